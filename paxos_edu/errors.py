@@ -1,0 +1,25 @@
+"""The one error hierarchy of paxos_edu.
+
+Local misuse (a bad argument, a bad config file) and bad remote input (a datagram
+that does not decode) are different errors: the first stops the caller, the second
+is counted and dropped by the runtime, never allowed to crash a process.
+Stale or duplicate Paxos messages are *not* errors: they are normal protocol traffic.
+"""
+
+from __future__ import annotations
+
+
+class PaxosEduError(Exception):
+    """Base class of every error paxos_edu raises on purpose."""
+
+
+class ConfigError(PaxosEduError):
+    """A config file or setting is wrong; the message reads ``path:line: what is wrong``."""
+
+
+class DecodeError(PaxosEduError):
+    """A datagram is malformed, truncated, oversized, unknown or fails authentication."""
+
+
+class UsageError(PaxosEduError):
+    """The library or a command was called wrongly (bad argument, unknown role, ...)."""

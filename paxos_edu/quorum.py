@@ -1,0 +1,21 @@
+"""The one quorum rule of paxos_edu.
+
+Every role that counts votes (proposer counting promises, learner counting 2B) asks this
+module: a quorum is a strict majority of the acceptors, so any two quorums intersect in
+at least one acceptor -- the single fact Paxos' safety rests on. Keeping the arithmetic
+in one place avoids the classic bug of a copy that is off by one.
+"""
+
+from __future__ import annotations
+
+
+def quorum_size(acceptors: int) -> int:
+    """Smallest strict majority of ``acceptors`` (3 -> 2, 4 -> 3, 5 -> 3)."""
+    if acceptors < 1:
+        raise ValueError(f"a Paxos system needs at least one acceptor, got {acceptors}")
+    return acceptors // 2 + 1
+
+
+def is_quorum(votes: int, acceptors: int) -> bool:
+    """True when ``votes`` distinct acceptors form a strict majority."""
+    return votes >= quorum_size(acceptors)

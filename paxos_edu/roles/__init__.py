@@ -1,0 +1,26 @@
+"""The four Paxos roles as sans-I/O state machines.
+
+Each role offers ``handle(msg, now) -> list[Effect]``, ``tick(now) -> list[Effect]`` and
+``deadline() -> float | None`` (when it next needs a tick). The real runtime and the
+simulator drive exactly these objects.
+"""
+
+from .acceptor import Acceptor, AcceptorSlot
+from .client import Client
+from .ledger import CATCHUP_PAGE, Ledger
+from .learner import Learner
+from .proposer import Proposer, Status
+
+ROLE_NAMES = ("client", "proposer", "acceptor", "learner")
+
+__all__ = [
+    "Acceptor",
+    "AcceptorSlot",
+    "CATCHUP_PAGE",
+    "Client",
+    "Ledger",
+    "Learner",
+    "Proposer",
+    "ROLE_NAMES",
+    "Status",
+]

@@ -1,0 +1,485 @@
+"""The proposer: orders client values into Paxos instances (Multi-Paxos leader).
+
+Theory of operation
+-------------------
+Every proposer hears every client submission (they multicast to the proposers group) and
+keeps it *pending* until it sees it decided. At any time one proposer should *lead*:
+
+1. **Take over** (phase 1, "prepare"). A follower that has not heard from a leader for a
+   while picks a round above any it has seen -- rounds are unique per proposer -- and
+   sends ``Phase1A``. In ``multi`` mode one prepare covers every instance from the first
+   one it does not know decided; in ``classic`` mode each instance gets its own prepare.
+2. **Promises** (phase 1b). With promises from a quorum the proposer must re-propose, in
+   each instance, the value accepted in the highest round any promise reported (Paxos
+   Made Simple, P2c); instances with no reported value inside the range it learned about
+   get a *no-op*, so a hole left by a crashed proposer never blocks later instances.
+3. **Lead** (phase 2, "accept"). Pending submissions are cut into batches (``batch``
+   values at most) and proposed in fresh instances, at most ``window`` instances in flight.
+   Acceptors send their 2B votes to the learners group; the proposer listens there too,
+   so it sees each instance decided, acknowledges its submissions to the clients and
+   frees the window.
+4. **Lose** (Nack, or a heartbeat of a higher round). Another proposer got a higher
+   promise: step down, put own undecided values back to pending and wait -- a random
+   time that grows with every lost contest -- before trying again. Duels end because the
+   waits spread apart; safety never depends on who leads.
+
+One ``timeout`` drives every retry: an instance not decided in time is proposed again
+(same round, same value) and a prepare is resent. A leader sends a heartbeat every half
+timeout; followers take over after two to three timeouts of silence when they have
+something to do, and send a round-0 heartbeat of their own every timeout. Proposers also answer
+catch-up requests from their ledger of decided instances.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+from dataclasses import dataclass, field
+from typing import Optional
+
+from ..bugs import Bug
+from ..codec import ITEM_OVERHEAD, MAX_BATCH_BYTES
+from ..effects import Effect, Note, Send
+from ..messages import (
+    END,
+    NOOP,
+    Accepted,
+    Ack,
+    Batch,
+    CatchUp,
+    Decision,
+    Group,
+    Heartbeat,
+    Message,
+    Nack,
+    Phase1A,
+    Phase1B,
+    Phase2A,
+    Phase2B,
+    Submission,
+    Submit,
+)
+from ..quorum import quorum_size
+from ..rounds import NO_ROUND, format_round, make_round, next_round_above, round_counter, round_owner
+from ..seen import SeenSet
+from .ledger import CATCHUP_PAGE, CatchUpRequester, Ledger
+
+Key = tuple[int, int, int]
+
+
+class Status(enum.Enum):
+    FOLLOWER = "follower"
+    PREPARING = "preparing"
+    LEADING = "leading"
+
+
+@dataclass(slots=True)
+class Slot:
+    """One instance this proposer is driving."""
+
+    instance: int
+    value: Batch  # the value proposed (own batch, or one recovered from promises)
+    phase: int  # 1: waiting for promises (classic mode); 2: waiting for the decision
+    due: float  # when to retry if still undecided
+    promises: dict[int, Optional[Accepted]] = field(default_factory=dict)  # classic phase 1
+
+
+@dataclass(slots=True)
+class Prepare:
+    """A multi-Paxos phase 1 in progress: promises for every instance >= ``first``."""
+
+    first: int
+    due: float
+    covered: dict[int, int] = field(default_factory=dict)  # acceptor -> report complete below
+    votes: dict[int, Accepted] = field(default_factory=dict)  # instance -> highest vote reported
+
+
+class Proposer:
+    """One proposer.
+
+    State (initial values):
+        status = FOLLOWER   follower, preparing (phase 1 running) or leading
+        c_rnd = 0           current round (0: none yet)
+        highest_seen = 0    highest round seen anywhere (promises, nacks, heartbeats)
+        next_instance = 0   first instance not yet used for a new proposal
+        slots = {}          instance -> Slot being driven (phase, value c_val, retry time)
+        pending = {}        submissions heard, not yet in a slot nor known decided
+        ledger              decided instances (kept, to answer catch-up)
+    """
+
+    def __init__(
+        self,
+        id: int,
+        *,
+        acceptor_count: int = 3,
+        timeout: float = 0.1,
+        mode: str = "multi",
+        batch: int = 64,
+        window: int = 32,
+        rng: Optional[random.Random] = None,
+        bugs: frozenset[Bug] = frozenset(),
+        now: float = 0.0,
+    ) -> None:
+        if mode not in ("multi", "classic"):
+            raise ValueError(f"mode must be 'multi' or 'classic', not {mode!r}")
+        self.id = id
+        self.timeout = timeout
+        self.mode = mode
+        self.batch = batch
+        self.window = window
+        self.rng = rng or random.Random(id)
+        self.bugs = bugs
+        self.quorum = quorum_size(acceptor_count)
+        self.status = Status.FOLLOWER
+        self.c_rnd = 0
+        self.highest_seen = 0
+        self.next_instance = 0
+        self.slots: dict[int, Slot] = {}
+        self.prepare: Optional[Prepare] = None
+        self.pending: dict[Key, Submission] = {}
+        self.placed: dict[Key, Submission] = {}  # in one of our slots
+        self.decided_ids = SeenSet()
+        self.ledger = Ledger(acceptor_count)
+        self.catchup = CatchUpRequester(id, timeout, self.rng)
+        self.contests_lost = 0
+        self.next_heartbeat = 0.0
+        # Leader heuristic: at start-up proposer 1 tries first, the others a little later.
+        self.leader_seen_at = now
+        self.patience = timeout * (0.05 + 0.5 * ((id - 1) % 8)) * (1.0 + 0.25 * self.rng.random())
+
+    @property
+    def c_val(self) -> dict[int, Batch]:
+        """The value proposed in each instance in flight (the paper's c-val)."""
+        return {i: slot.value for i, slot in self.slots.items()}
+
+    # ------------------------------------------------------------------ driver API
+
+    def handle(self, msg: Message, now: float) -> list[Effect]:
+        """React to one message from the proposers or learners group."""
+        match msg:
+            case Phase2B():
+                return self.on_phase2b(msg, now)
+            case Submit():
+                return self.on_submit(msg, now)
+            case Phase1B():
+                return self.on_phase1b(msg, now)
+            case Nack():
+                return self.on_nack(msg, now)
+            case Decision(instance, value):
+                if self.ledger.learn(instance, value):
+                    return self._decided(instance, value, now)
+                return []
+            case Heartbeat():
+                return self.on_heartbeat(msg, now)
+            case CatchUp():
+                return self.on_catchup(msg)
+        return []
+
+    def tick(self, now: float) -> list[Effect]:
+        """Timers: take over from a silent leader, retry, heartbeat, ask for catch-up."""
+        effects: list[Effect] = list(self.catchup.tick(self.ledger, now))
+        if self.status is Status.FOLLOWER:
+            if now >= self.leader_seen_at + self.patience and self._has_work():
+                effects.extend(self._take_over(now))
+            elif now >= self.next_heartbeat:
+                effects.append(self._heartbeat(now))
+        elif self.status is Status.PREPARING:
+            prep = self.prepare
+            if now >= prep.due:
+                incomplete = [c for c in prep.covered.values() if c != END]
+                start = min(incomplete) if incomplete else prep.first
+                prep.due = now + self._jittered()
+                effects.append(Note("retry", {"phase": 1, "rnd": format_round(self.c_rnd)}))
+                effects.append(Send(Group.ACCEPTORS, Phase1A(self.c_rnd, start, True)))
+        else:
+            retried = 0
+            for slot in self.slots.values():
+                if slot.due <= now:
+                    slot.due = now + self._jittered()
+                    effects.append(self._phase_message(slot))
+                    retried += 1
+            if retried:
+                effects.append(Note("retry", {"instances": retried, "rnd": format_round(self.c_rnd)}))
+            if now >= self.next_heartbeat:
+                effects.append(self._heartbeat(now))
+        return effects
+
+    def deadline(self) -> Optional[float]:
+        times = []
+        if self.catchup.due is not None:
+            times.append(self.catchup.due)
+        if self.status is Status.FOLLOWER:
+            times.append(self.next_heartbeat)
+            if self._has_work():
+                times.append(self.leader_seen_at + self.patience)
+        elif self.status is Status.PREPARING:
+            times.append(self.prepare.due)
+        else:
+            times.append(self.next_heartbeat)
+            if self.slots:
+                times.append(min(slot.due for slot in self.slots.values()))
+        return min(times) if times else None
+
+    def _has_work(self) -> bool:
+        """A follower takes over only for a reason: values waiting, decisions missing,
+        or no leader ever seen (then proposer 1 starts at once, so the first value
+        does not wait for an election)."""
+        return bool(self.pending) or self.ledger.has_gap or self.highest_seen == 0
+
+    # ------------------------------------------------------------------ client values
+
+    def on_submit(self, m: Submit, now: float) -> list[Effect]:
+        """Remember new submissions; acknowledge at once those already decided."""
+        decided: list[Submission] = []
+        for sub in m.submissions:
+            key = (sub.client, sub.session, sub.seq)
+            if self.decided_ids.contains(*key):
+                decided.append(sub)
+            elif key not in self.pending and key not in self.placed:
+                self.pending[key] = sub
+        effects: list[Effect] = []
+        if self.status is Status.LEADING:
+            if decided:
+                effects.extend(_acks(decided))
+            effects.extend(self._fill(now))
+        return effects
+
+    def _fill(self, now: float) -> list[Effect]:
+        """Propose pending submissions in fresh instances while the window has room."""
+        effects: list[Effect] = []
+        pending = self.pending
+        while pending and len(self.slots) < self.window:
+            batch: list[Submission] = []
+            budget = MAX_BATCH_BYTES
+            for key, sub in pending.items():
+                cost = ITEM_OVERHEAD + len(sub.value.encode())
+                if len(batch) >= self.batch or (batch and cost > budget):
+                    break
+                batch.append(sub)
+                budget -= cost
+            for sub in batch:
+                key = (sub.client, sub.session, sub.seq)
+                del pending[key]
+                self.placed[key] = sub
+            while self.ledger.is_decided(self.next_instance):
+                self.next_instance += 1
+            slot = self._open_slot(self.next_instance, tuple(batch), now)
+            self.next_instance += 1
+            effects.append(self._phase_message(slot))
+        return effects
+
+    def _open_slot(self, instance: int, value: Batch, now: float) -> Slot:
+        phase = 1 if self.mode == "classic" else 2
+        slot = self.slots[instance] = Slot(instance, value, phase, now + self._jittered())
+        return slot
+
+    def _phase_message(self, slot: Slot) -> Send:
+        if slot.phase == 1:
+            return Send(Group.ACCEPTORS, Phase1A(self.c_rnd, slot.instance, False))
+        return Send(Group.ACCEPTORS, Phase2A(self.c_rnd, slot.instance, slot.value))
+
+    # ------------------------------------------------------------------ phase 1
+
+    def _take_over(self, now: float) -> list[Effect]:
+        """Start phase 1 in a round above every round seen."""
+        self.c_rnd = self._next_round()
+        self.highest_seen = max(self.highest_seen, self.c_rnd)
+        note = Note("phase1_start", {"rnd": format_round(self.c_rnd), "mode": self.mode})
+        if self.mode == "classic":
+            return [note] + self._lead(now, {}, self.ledger.prefix)
+        first = self.ledger.prefix
+        self.status = Status.PREPARING
+        self.prepare = Prepare(first, now + self._jittered())
+        note.fields["first"] = first
+        return [note, Send(Group.ACCEPTORS, Phase1A(self.c_rnd, first, True))]
+
+    def _next_round(self) -> int:
+        seen = max(self.highest_seen, self.c_rnd)
+        if Bug.SHARED_ROUNDS in self.bugs:
+            return make_round(round_counter(seen) + 1, 0)
+        return next_round_above(seen, self.id)
+
+    def on_phase1b(self, m: Phase1B, now: float) -> list[Effect]:
+        """Phase 1b: collect promises (all instances in multi mode, one in classic)."""
+        if m.rnd != self.c_rnd:
+            return []  # a promise for an older round of ours, or another proposer's
+        if self.status is Status.PREPARING:
+            return self._multi_promise(m, now)
+        if self.status is Status.LEADING:
+            slot = self.slots.get(m.instance)
+            if slot is not None and slot.phase == 1:
+                return self._classic_promise(slot, m, now)
+        return []
+
+    def _multi_promise(self, m: Phase1B, now: float) -> list[Effect]:
+        prep = self.prepare
+        expected = prep.covered.get(m.acceptor, prep.first)
+        if m.instance > expected or expected == END:
+            return []  # a page beyond what we hold from this acceptor, or a duplicate
+        for vote in m.accepted:
+            best = prep.votes.get(vote.instance)
+            if vote.instance >= prep.first and (best is None or vote.v_rnd > best.v_rnd):
+                prep.votes[vote.instance] = vote
+        prep.covered[m.acceptor] = max(expected, m.upto)
+        complete = sum(1 for c in prep.covered.values() if c == END)
+        if complete >= self.quorum:
+            return self._lead(now, prep.votes, prep.first)
+        if m.upto != END:  # a long history: ask this page's successor
+            return [Send(Group.ACCEPTORS, Phase1A(self.c_rnd, m.upto, True))]
+        return []
+
+    def _classic_promise(self, slot: Slot, m: Phase1B, now: float) -> list[Effect]:
+        slot.promises[m.acceptor] = m.accepted[0] if m.accepted else None
+        if len(slot.promises) < self.quorum:
+            return []
+        votes = [v for v in slot.promises.values() if v is not None]
+        if votes and Bug.IGNORE_1B_VALUE not in self.bugs:
+            chosen = max(votes, key=lambda v: v.v_rnd).v_val
+            if chosen != slot.value:
+                self._unplace(slot.value)
+                self._place(chosen)
+                slot.value = chosen
+        slot.phase = 2
+        slot.due = now + self._jittered()
+        return [self._phase_message(slot)]
+
+    def _lead(self, now: float, votes: dict[int, Accepted], first: int) -> list[Effect]:
+        """Phase 1 done: re-propose what promises reported, fill holes, then lead."""
+        self.status = Status.LEADING
+        self.prepare = None
+        self.contests_lost = 0
+        if Bug.IGNORE_1B_VALUE in self.bugs:
+            votes = {}
+        # Everything up to the highest instance anyone reported, heard of, or that we
+        # used ourselves before (a slot we dropped when stepping down) gets re-driven.
+        top = max([self.ledger.highest, self.next_instance - 1, *votes])
+        effects: list[Effect] = []
+        recovered = 0
+        for instance in range(first, top + 1):
+            if self.ledger.is_decided(instance) or instance in self.slots:
+                continue
+            vote = votes.get(instance)
+            value = vote.v_val if vote is not None else NOOP
+            self._place(value)
+            effects.append(self._phase_message(self._open_slot(instance, value, now)))
+            recovered += 1
+        self.next_instance = max(self.next_instance, top + 1, first)
+        effects.insert(0, Note("leader", {"rnd": format_round(self.c_rnd), "recovered": recovered}))
+        effects.append(self._heartbeat(now))
+        effects.extend(self._fill(now))
+        return effects
+
+    # ------------------------------------------------------------------ losing
+
+    def on_nack(self, m: Nack, now: float) -> list[Effect]:
+        """A higher promise exists: give up this round and back off."""
+        if m.promised > self.highest_seen:
+            self.highest_seen = m.promised
+        if m.rnd != self.c_rnd or self.status is Status.FOLLOWER:
+            return []
+        self.contests_lost += 1
+        return self._step_down(now, m.promised)
+
+    def on_heartbeat(self, m: Heartbeat, now: float) -> list[Effect]:
+        """Another proposer leads; follow it if its round is higher than ours."""
+        if m.proposer == self.id:
+            return []  # our own heartbeat, looped back by multicast
+        self.ledger.heard_of(m.decided - 1)
+        if m.rnd == NO_ROUND:  # a follower's status: how far decisions go, nothing more
+            return list(self.catchup.update(self.ledger, now))
+        if m.rnd > self.highest_seen:
+            self.highest_seen = m.rnd
+        effects: list[Effect] = []
+        if self.status is Status.FOLLOWER:
+            self.leader_seen_at = now
+        elif m.rnd > self.c_rnd:
+            effects.extend(self._step_down(now, m.rnd))
+        effects.extend(self.catchup.update(self.ledger, now))
+        return effects
+
+    def _step_down(self, now: float, higher: int) -> list[Effect]:
+        for slot in self.slots.values():
+            self._unplace(slot.value)
+        self.slots.clear()
+        self.prepare = None
+        self.status = Status.FOLLOWER
+        self.leader_seen_at = now
+        # Randomised wait that doubles with every contest lost in a row (capped).
+        spread = 2 ** min(self.contests_lost, 6)
+        self.patience = self.timeout * (2.0 + spread * self.rng.random())
+        return [Note("step_down", {"rnd": format_round(self.c_rnd), "higher": format_round(higher),
+                                   "wait": round(self.patience, 4)})]
+
+    # ------------------------------------------------------------------ decisions
+
+    def on_phase2b(self, m: Phase2B, now: float) -> list[Effect]:
+        """Watch 2B votes on the learners group to see instances decided."""
+        if self.status is Status.FOLLOWER and round_owner(m.rnd) != self.id:
+            self.leader_seen_at = now  # a leader is at work
+        if self.ledger.vote(m.acceptor, m.rnd, m.instance, m.value):
+            return self._decided(m.instance, m.value, now)
+        if self.ledger.has_gap:
+            return list(self.catchup.update(self.ledger, now))
+        return []
+
+    def _decided(self, instance: int, value: Batch, now: float) -> list[Effect]:
+        decided_ids, pending, placed = self.decided_ids, self.pending, self.placed
+        for sub in value:
+            key = (sub.client, sub.session, sub.seq)
+            decided_ids.add(*key)
+            pending.pop(key, None)
+            placed.pop(key, None)
+        effects: list[Effect] = []
+        slot = self.slots.pop(instance, None)
+        if slot is not None:
+            if slot.value is not value and slot.value != value:
+                self._unplace(slot.value)  # another value won this instance: retry ours
+            effects.extend(_acks(value))
+        effects.extend(self.catchup.update(self.ledger, now))
+        if self.status is Status.LEADING:
+            effects.extend(self._fill(now))
+        return effects
+
+    def on_catchup(self, m: CatchUp) -> list[Effect]:
+        """Resend one page of decided instances from ``m.instance`` on."""
+        decided = self.ledger.decided
+        return [
+            Send(Group.LEARNERS, Decision(i, decided[i]))
+            for i in range(m.instance, m.instance + CATCHUP_PAGE)
+            if i in decided
+        ]
+
+    # ------------------------------------------------------------------ helpers
+
+    def _place(self, value: Batch) -> None:
+        for sub in value:
+            key = (sub.client, sub.session, sub.seq)
+            if self.pending.pop(key, None) is not None:
+                self.placed[key] = sub
+
+    def _unplace(self, value: Batch) -> None:
+        for sub in value:
+            key = (sub.client, sub.session, sub.seq)
+            if self.placed.pop(key, None) is not None and not self.decided_ids.contains(*key):
+                self.pending[key] = sub
+
+    def _heartbeat(self, now: float) -> Send:
+        """Leader: "I lead in c_rnd" every half timeout. Follower: round 0 ("not leading")
+        every timeout, so a learner that missed the last decisions notices even when
+        nobody leads."""
+        if self.status is Status.LEADING:
+            self.next_heartbeat = now + self.timeout / 2
+            return Send(Group.LEARNERS, Heartbeat(self.id, self.c_rnd, self.ledger.prefix))
+        self.next_heartbeat = now + self.timeout
+        return Send(Group.LEARNERS, Heartbeat(self.id, NO_ROUND, self.ledger.prefix))
+
+    def _jittered(self) -> float:
+        return self.timeout * (1.0 + 0.25 * self.rng.random())
+
+
+def _acks(value: Batch) -> list[Send]:
+    """One Ack per client session for the submissions in ``value``."""
+    by_client: dict[tuple[int, int], list[int]] = {}
+    for sub in value:
+        by_client.setdefault((sub.client, sub.session), []).append(sub.seq)
+    return [Send(Group.CLIENTS, Ack(c, s, tuple(seqs))) for (c, s), seqs in by_client.items()]

@@ -1,0 +1,482 @@
+"""Deterministic simulator: the real role objects, a seeded network, virtual time.
+
+Theory of operation
+-------------------
+A simulation owns one role object per process and an event queue ordered by
+``(time, sequence number)`` -- equal times pop in the order they were scheduled, so a
+seed fixes everything. Three kinds of events exist:
+
+* a *delivery*: a datagram reaches one process (its role's ``handle`` runs);
+* a *tick*: a role's ``deadline()`` has come (its ``tick`` runs);
+* an *action* scheduled by the user: submit values, crash or start a process, change
+  the network.
+
+Sending to a group fans out to every live member -- proposers listen on the learners
+group as well, and like real multicast a process hears its own datagrams. For each copy
+the network draws loss, duplication and a delay (uniform in ``delay``, which also
+reorders). With ``manual=True`` nothing is delivered by itself: copies wait in
+:attr:`Simulation.in_flight` until a notebook (or a test) delivers or drops them one by
+one, while timers still fire as time advances.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import random
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Optional, Sequence
+
+from .bugs import Bug, parse_bugs
+from .effects import Deliver, Effect, Note, Send
+from .errors import UsageError
+from .messages import Group, Message, Submission, instance_of, round_of
+from .roles import Acceptor, Client, Learner, Proposer
+from .rounds import format_round
+
+ROLES = ("client", "proposer", "acceptor", "learner")
+
+LISTENS: dict[str, tuple[Group, ...]] = {
+    "client": (Group.CLIENTS,),
+    "proposer": (Group.PROPOSERS, Group.LEARNERS),
+    "acceptor": (Group.ACCEPTORS,),
+    "learner": (Group.LEARNERS,),
+}
+"""The groups each role joins (proposers watch the learners group for decisions)."""
+
+_DELIVER, _TICK, _ACTION = 0, 1, 2
+
+
+@dataclass(frozen=True, slots=True)
+class TraceRecord:
+    """One network event: a copy of a message ``sent``, ``delivered`` or ``dropped``."""
+
+    time: float
+    event: str
+    sender: str
+    receiver: str
+    kind: str
+    instance: Optional[int]
+    rnd: Optional[int]
+    msg_id: int
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class InFlight:
+    """A copy of a message on its way to one receiver (manual mode)."""
+
+    id: int
+    sent_at: float
+    sender: str
+    receiver: str
+    message: Message
+
+    @property
+    def kind(self) -> str:
+        return self.message.kind.name
+
+    def describe(self) -> str:
+        """Short human label, e.g. ``proposer1 -> acceptor2: PHASE1A rnd 1.1 i0``."""
+        parts = [f"{self.sender} -> {self.receiver}: {self.kind}"]
+        rnd = round_of(self.message)
+        if rnd is not None:
+            parts.append(f"rnd {format_round(rnd)}")
+        instance = instance_of(self.message)
+        if instance is not None:
+            parts.append(f"i{instance}")
+        return " ".join(parts)
+
+
+@dataclass
+class SimResult:
+    """What a simulation produced; ``seed`` replays it exactly."""
+
+    seed: int
+    until: float
+    proposed: list[Submission]
+    delivered: dict[int, list[Submission]]
+    learned: dict[int, list[str]]
+    live_learners: list[int]
+    trace: list[TraceRecord]
+    notes: list[tuple[float, str, str, dict]]
+    stats: dict[str, int]
+    complete: bool
+
+    def check(self, *, expect_complete: bool = True):
+        """Safety and liveness properties (see :mod:`paxos_edu.checks`)."""
+        from .checks import check_sequences
+
+        return check_sequences(
+            self.delivered, self.proposed, live_learners=self.live_learners,
+            expect_complete=expect_complete,
+        )
+
+    def trace_frame(self):
+        """The trace as a pandas DataFrame (one row per copy sent / delivered / dropped)."""
+        import pandas as pd
+
+        return pd.DataFrame([r.__dict__ if hasattr(r, "__dict__") else _record_dict(r) for r in self.trace])
+
+
+def _record_dict(r: TraceRecord) -> dict:
+    return {name: getattr(r, name) for name in TraceRecord.__slots__}
+
+
+@dataclass
+class _Process:
+    role: str
+    id: int
+    obj: Any
+    alive: bool = True
+    tick_at: Optional[float] = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.role}{self.id}"
+
+
+@dataclass
+class Network:
+    """Seeded fault model applied to every copy of every datagram."""
+
+    loss: float = 0.0
+    duplicate: float = 0.0
+    delay: tuple[float, float] = (0.0005, 0.002)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.loss < 1.0:
+            raise UsageError(f"loss must be in [0, 1), got {self.loss}")
+        if not 0.0 <= self.duplicate < 1.0:
+            raise UsageError(f"duplicate must be in [0, 1), got {self.duplicate}")
+        lo, hi = self.delay
+        if not 0.0 <= lo <= hi:
+            raise UsageError(f"delay must be (min, max) with 0 <= min <= max, got {self.delay}")
+
+
+class Simulation:
+    """A whole Paxos cluster in virtual time.
+
+    Args:
+        acceptors, proposers, learners, clients: processes started at time 0 (ids 1..n).
+        seed: drives the network and every role's randomness; recorded in results.
+        loss, duplicate: probability that a copy is lost / delivered twice.
+        delay: (min, max) one-way delay in seconds; copies overtaking each other is reordering.
+        timeout, mode, batch, window: protocol settings, as in the config file.
+        bugs: names of deliberate mistakes to switch on (see :mod:`paxos_edu.bugs`).
+        manual: hold every copy in :attr:`in_flight` until :meth:`deliver` / :meth:`drop`.
+        trace: record every copy sent / delivered / dropped in the result.
+    """
+
+    def __init__(
+        self,
+        acceptors: int = 3,
+        proposers: int = 2,
+        learners: int = 2,
+        clients: int = 2,
+        *,
+        seed: int = 0,
+        loss: float = 0.0,
+        duplicate: float = 0.0,
+        delay: tuple[float, float] = (0.0005, 0.002),
+        timeout: float = 0.1,
+        mode: str = "multi",
+        batch: int = 64,
+        window: int = 32,
+        client_window: int = 4096,
+        bugs: Iterable[str | Bug] | str | None = None,
+        manual: bool = False,
+        trace: bool = True,
+    ) -> None:
+        if acceptors < 1:
+            raise UsageError("a simulation needs at least one acceptor")
+        if mode not in ("multi", "classic"):
+            raise UsageError(f"mode must be 'multi' or 'classic', not {mode!r}")
+        self.seed = seed
+        self.acceptor_count = acceptors
+        self.settings = dict(timeout=timeout, mode=mode, batch=batch, window=window,
+                             client_window=client_window)
+        self.bugs = parse_bugs(bugs)
+        self.network = Network(loss, duplicate, tuple(delay))
+        self.manual = manual
+        self.trace_on = trace
+        self.now = 0.0
+        self._rng = random.Random(f"paxos_edu/sim/{seed}")
+        self._queue: list[tuple[float, int, int, Any]] = []
+        self._seq = itertools.count()
+        self._msg_ids = itertools.count(1)
+        self.processes: dict[tuple[str, int], _Process] = {}
+        self.in_flight: list[InFlight] = []
+        self.trace: list[TraceRecord] = []
+        self.notes: list[tuple[float, str, str, dict]] = []
+        self.proposed: list[Submission] = []
+        self.delivered: dict[int, list[Submission]] = {}
+        self.stats = {"sent": 0, "delivered": 0, "dropped": 0, "duplicated": 0}
+        for role, count in (("acceptor", acceptors), ("proposer", proposers),
+                            ("learner", learners), ("client", clients)):
+            for i in range(1, count + 1):
+                self._spawn(role, i)
+
+    # ------------------------------------------------------------------ processes
+
+    def _make_role(self, role: str, id: int) -> Any:
+        rng = random.Random(f"paxos_edu/sim/{self.seed}/{role}/{id}/{self.now}")
+        s = self.settings
+        bugs = frozenset(b for b in self.bugs if b.role == role)
+        if role == "acceptor":
+            return Acceptor(id, bugs=bugs)
+        if role == "proposer":
+            return Proposer(id, acceptor_count=self.acceptor_count, timeout=s["timeout"],
+                            mode=s["mode"], batch=s["batch"], window=s["window"], rng=rng,
+                            bugs=bugs, now=self.now)
+        if role == "learner":
+            return Learner(id, acceptor_count=self.acceptor_count, timeout=s["timeout"],
+                           rng=rng, bugs=bugs)
+        if role == "client":
+            return Client(id, session=rng.getrandbits(32), timeout=s["timeout"],
+                          window=s["client_window"], rng=rng)
+        raise UsageError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+
+    def _spawn(self, role: str, id: int) -> _Process:
+        key = (role, id)
+        old = self.processes.get(key)
+        if old is not None and old.alive:
+            raise UsageError(f"{role} {id} is already running")
+        if role == "acceptor" and (old is not None or id > self.acceptor_count):
+            raise UsageError(
+                f"acceptor {id} cannot be started: acceptors are crash-stop and the quorum "
+                f"counts {self.acceptor_count} acceptors")
+        proc = self.processes[key] = _Process(role, id, self._make_role(role, id))
+        if role == "learner":
+            self.delivered[id] = []
+        self._schedule_tick(proc)
+        return proc
+
+    def process(self, role: str, id: int) -> Any:
+        """The role object of a process (its live state, for tables and tests)."""
+        try:
+            return self.processes[(role, id)].obj
+        except KeyError:
+            raise UsageError(f"no {role} {id} in this simulation") from None
+
+    # ------------------------------------------------------------------ user actions
+
+    def _at(self, at: Optional[float], action: Callable[[], None]) -> None:
+        when = self.now if at is None else at
+        if when < self.now:
+            raise UsageError(f"cannot schedule at {when}: the simulation is at {self.now}")
+        if when == self.now and at is None:
+            action()
+        else:
+            heapq.heappush(self._queue, (when, next(self._seq), _ACTION, action))
+
+    def submit(self, client: int, values: Sequence[str], *, at: Optional[float] = None) -> None:
+        """Client ``client`` submits ``values`` (now, or at virtual time ``at``)."""
+        values = list(values)
+
+        def act() -> None:
+            proc = self.processes.get(("client", client))
+            if proc is None or not proc.alive:
+                raise UsageError(f"client {client} is not running")
+            before = proc.obj.next_seq
+            effects = proc.obj.submit(values, self.now)
+            self.proposed.extend(
+                Submission(client, proc.obj.session, seq, v)
+                for seq, v in zip(range(before, proc.obj.next_seq), values))
+            self._apply(proc, effects)
+
+        self._at(at, act)
+
+    def crash(self, role: str, id: int, *, at: Optional[float] = None) -> None:
+        """Crash-stop a process: it stops at once and never comes back."""
+        def act() -> None:
+            proc = self.processes.get((role, id))
+            if proc is None:
+                raise UsageError(f"no {role} {id} to crash")
+            proc.alive = False
+            self.notes.append((self.now, proc.name, "crash", {}))
+        self._at(at, act)
+
+    def start(self, role: str, id: int, *, at: Optional[float] = None) -> None:
+        """Start a new process (e.g. a late learner, a replacement proposer)."""
+        def act() -> None:
+            proc = self._spawn(role, id)
+            self.notes.append((self.now, proc.name, "start", {}))
+        self._at(at, act)
+
+    def set_network(self, *, loss: Optional[float] = None, duplicate: Optional[float] = None,
+                    delay: Optional[tuple[float, float]] = None, at: Optional[float] = None) -> None:
+        """Change the fault model (now or at ``at``), e.g. heal the network."""
+        def act() -> None:
+            n = self.network
+            self.network = Network(n.loss if loss is None else loss,
+                                   n.duplicate if duplicate is None else duplicate,
+                                   n.delay if delay is None else tuple(delay))
+        self._at(at, act)
+
+    # ------------------------------------------------------------------ running
+
+    def run(self, until: float = 60.0, *, stop_when_complete: bool = True) -> SimResult:
+        """Run to virtual time ``until`` (or until every value is delivered everywhere)."""
+        while self._queue and self._queue[0][0] <= until:
+            self._pop_and_run()
+            if stop_when_complete and self._complete() and not self._future_actions():
+                break
+        else:
+            self.now = max(self.now, until) if not self.manual else self.now
+        return self.result(until)
+
+    def step(self) -> bool:
+        """Process the next event; False when nothing is scheduled."""
+        if not self._queue:
+            return False
+        self._pop_and_run()
+        return True
+
+    def advance(self, dt: float) -> None:
+        """Let ``dt`` virtual seconds pass, firing timers (and deliveries if not manual)."""
+        until = self.now + dt
+        while self._queue and self._queue[0][0] <= until:
+            self._pop_and_run()
+        self.now = until
+
+    def result(self, until: Optional[float] = None) -> SimResult:
+        """Snapshot of what happened so far."""
+        live = [i for (role, i), p in self.processes.items() if role == "learner" and p.alive]
+        return SimResult(
+            seed=self.seed,
+            until=self.now if until is None else until,
+            proposed=list(self.proposed),
+            delivered={i: list(v) for i, v in self.delivered.items()},
+            learned={i: [s.value for s in v] for i, v in self.delivered.items()},
+            live_learners=sorted(live),
+            trace=list(self.trace),
+            notes=list(self.notes),
+            stats=dict(self.stats),
+            complete=self._complete(),
+        )
+
+    def _complete(self) -> bool:
+        wanted = len(self.proposed)
+        for (role, i), proc in self.processes.items():
+            if proc.alive:
+                if role == "learner" and len(self.delivered[i]) < wanted:
+                    return False
+                if role == "client" and (proc.obj.unacked or proc.obj.queue):
+                    return False
+        return True
+
+    def _future_actions(self) -> bool:
+        return any(kind == _ACTION for _, _, kind, _ in self._queue)
+
+    def _pop_and_run(self) -> None:
+        when, _, kind, payload = heapq.heappop(self._queue)
+        self.now = when
+        if kind == _DELIVER:
+            self._deliver_copy(payload)
+        elif kind == _TICK:
+            proc = payload
+            if proc.alive and proc.tick_at == when:
+                proc.tick_at = None
+                self._apply(proc, proc.obj.tick(self.now))
+        else:
+            payload()
+
+    # ------------------------------------------------------------------ manual stepping
+
+    def deliver(self, msg_id: int) -> None:
+        """Deliver the in-flight copy ``msg_id`` now (manual mode)."""
+        self._deliver_copy(self._take(msg_id))
+
+    def drop(self, msg_id: int) -> None:
+        """Lose the in-flight copy ``msg_id`` (manual mode)."""
+        copy = self._take(msg_id)
+        self._record("dropped", copy, "by hand")
+        self.stats["dropped"] += 1
+
+    def deliver_all(self, kind: Optional[str] = None, limit: int = 10_000) -> int:
+        """Deliver every in-flight copy (of one ``kind``), including those sent meanwhile."""
+        done = 0
+        while done < limit:
+            batch = [c for c in self.in_flight if kind is None or c.kind == kind]
+            if not batch:
+                break
+            self.deliver(batch[0].id)
+            done += 1
+        return done
+
+    def _take(self, msg_id: int) -> InFlight:
+        for i, copy in enumerate(self.in_flight):
+            if copy.id == msg_id:
+                return self.in_flight.pop(i)
+        raise UsageError(f"no message {msg_id} in flight")
+
+    # ------------------------------------------------------------------ effects and network
+
+    def _apply(self, proc: _Process, effects: list[Effect]) -> None:
+        for effect in effects:
+            if type(effect) is Send:
+                self._multicast(proc, effect.group, effect.message)
+            elif type(effect) is Deliver:
+                self.delivered[proc.id].append(effect.submission)
+            elif type(effect) is Note:
+                self.notes.append((self.now, proc.name, effect.event, effect.fields))
+        self._schedule_tick(proc)
+
+    def _schedule_tick(self, proc: _Process) -> None:
+        deadline = proc.obj.deadline()
+        if deadline is None:
+            return
+        # A deadline in the past means "as soon as possible"; never before now.
+        deadline = max(deadline, self.now + 1e-6)
+        if proc.tick_at is None or deadline < proc.tick_at:
+            proc.tick_at = deadline
+            heapq.heappush(self._queue, (deadline, next(self._seq), _TICK, proc))
+        elif proc.tick_at < self.now:
+            proc.tick_at = deadline
+            heapq.heappush(self._queue, (deadline, next(self._seq), _TICK, proc))
+
+    def _multicast(self, sender: _Process, group: Group, msg: Message) -> None:
+        net, rng = self.network, self._rng
+        for proc in self.processes.values():
+            if not proc.alive or group not in LISTENS[proc.role]:
+                continue
+            msg_id = next(self._msg_ids)
+            copy = InFlight(msg_id, self.now, sender.name, proc.name, msg)
+            self.stats["sent"] += 1
+            self._record("sent", copy)
+            if self.manual:
+                self.in_flight.append(copy)
+                continue
+            if net.loss and rng.random() < net.loss:
+                self.stats["dropped"] += 1
+                self._record("dropped", copy, "loss")
+                continue
+            copies = 1
+            if net.duplicate and rng.random() < net.duplicate:
+                copies = 2
+                self.stats["duplicated"] += 1
+            for _ in range(copies):
+                when = self.now + rng.uniform(*net.delay)
+                heapq.heappush(self._queue, (when, next(self._seq), _DELIVER, copy))
+
+    def _deliver_copy(self, copy: InFlight) -> None:
+        proc = self._by_name(copy.receiver)
+        if not proc.alive:
+            self.stats["dropped"] += 1
+            self._record("dropped", copy, "crashed")
+            return
+        self.stats["delivered"] += 1
+        self._record("delivered", copy)
+        self._apply(proc, proc.obj.handle(copy.message, self.now))
+
+    def _by_name(self, name: str) -> _Process:
+        role = name.rstrip("0123456789")
+        return self.processes[(role, int(name[len(role):]))]
+
+    def _record(self, event: str, copy: InFlight, reason: str = "") -> None:
+        if self.trace_on:
+            msg = copy.message
+            self.trace.append(TraceRecord(self.now, event, copy.sender, copy.receiver,
+                                          msg.kind.name, instance_of(msg), round_of(msg),
+                                          copy.id, reason))
