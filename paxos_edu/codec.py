@@ -20,11 +20,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import struct
+from itertools import repeat
 from typing import Callable
 
 from .errors import DecodeError, UsageError
 from .messages import (
     END,
+    MESSAGE_CLASSES,
     Accepted,
     Ack,
     Batch,
@@ -49,8 +51,9 @@ MAX_DATAGRAM = 65_000
 TAG_SIZE = 32
 MAX_VALUE_BYTES = 16_384
 """Largest value (UTF-8 bytes) a client may submit."""
-ITEM_OVERHEAD = 10
-"""Bytes a submission costs in a batch besides its text: client, session, seq, newline."""
+ITEM_OVERHEAD = 11
+"""Bytes a submission costs in a batch besides its text: client (2), session (4), seq (4),
+newline (1)."""
 MAX_BATCH_BYTES = 60_000
 """Budget for one encoded batch, so that any message carrying it fits one datagram."""
 
@@ -68,6 +71,8 @@ _CATCHUP = struct.Struct("!HQ")
 _HEARTBEAT = struct.Struct("!HQQ")
 
 _MAX_ITEMS = MAX_DATAGRAM // ITEM_OVERHEAD
+_MAX_ACK_SEQS = MAX_DATAGRAM // 4
+_tuple_new = tuple.__new__
 
 
 def submission_size(sub: Submission) -> int:
@@ -127,11 +132,34 @@ def _body(msg: Message) -> bytes:
     raise UsageError(f"not a paxos_edu message: {msg!r}")
 
 
+def _check_encodable(msg: Message) -> None:
+    """Refuse locally what the decoder would refuse remotely."""
+    if getattr(msg, "kind", None) not in _DECODERS or type(msg) is not MESSAGE_CLASSES[msg.kind]:
+        raise UsageError(f"not a paxos_edu message: {msg!r}")
+    for name in ("rnd", "instance", "upto", "promised", "decided"):
+        number = getattr(msg, name, 0)
+        if not 0 <= number <= END:
+            raise UsageError(f"{type(msg).__name__}.{name} = {number} out of range 0..END")
+    if type(msg) is Submit and not msg.submissions:
+        raise UsageError("a Submit must carry at least one submission")
+    if type(msg) is Ack and len(msg.seqs) > _MAX_ACK_SEQS:
+        raise UsageError(f"an Ack carries at most {_MAX_ACK_SEQS} sequence numbers")
+
+
 # ---------------------------------------------------------------- decoding
 
 
+_recent_batches: dict[bytes, Batch] = {}
+_RECENT_LIMIT = 512
+
+
 def _decode_batch(data: bytes, off: int) -> tuple[Batch, int]:
-    """Decode a batch at ``data[off:]``; return it and the offset just after it."""
+    """Decode a batch at ``data[off:]``; return it and the offset just after it.
+
+    A learner or proposer receives every decided value three times (one 2B per
+    acceptor) and the bytes of the batch are the same in each: recently decoded batches
+    are remembered by their bytes, so each value is decoded once per process.
+    """
     n, blob_len = _BATCH_HEAD.unpack_from(data, off)
     off += _BATCH_HEAD.size
     if n > _MAX_ITEMS or blob_len > MAX_DATAGRAM:
@@ -143,6 +171,18 @@ def _decode_batch(data: bytes, off: int) -> tuple[Batch, int]:
     end = off + 10 * n + blob_len
     if end > len(data):
         raise DecodeError(f"batch of {n} items truncated")
+    raw = data[off - _BATCH_HEAD.size : end]  # head included: the count is part of the key
+    batch = _recent_batches.get(raw)
+    if batch is not None:
+        return batch, end
+    batch = _decode_columns(data, off, n, end)
+    if len(_recent_batches) >= _RECENT_LIMIT:
+        _recent_batches.clear()
+    _recent_batches[raw] = batch
+    return batch, end
+
+
+def _decode_columns(data: bytes, off: int, n: int, end: int) -> Batch:
     clients = struct.unpack_from(f"!{n}H", data, off)
     off += 2 * n
     sessions = struct.unpack_from(f"!{n}I", data, off)
@@ -155,7 +195,8 @@ def _decode_batch(data: bytes, off: int) -> tuple[Batch, int]:
         raise DecodeError(f"batch text is not UTF-8: {exc.reason}") from None
     if len(values) != n:
         raise DecodeError(f"batch announces {n} values but holds {len(values)}")
-    return tuple(map(Submission, clients, sessions, seqs, values)), end
+    # tuple.__new__ builds each Submission at C speed (no Python-level __new__ call).
+    return tuple(map(_tuple_new, repeat(Submission), zip(clients, sessions, seqs, values)))
 
 
 def _check_instance(*numbers: int) -> None:
@@ -174,7 +215,7 @@ def _d_submit(data: bytes, off: int) -> tuple[Message, int]:
 def _d_ack(data: bytes, off: int) -> tuple[Message, int]:
     client, session, n = _ACK.unpack_from(data, off)
     off += _ACK.size
-    if n > _MAX_ITEMS:
+    if n > _MAX_ACK_SEQS:
         raise DecodeError(f"Ack of {n} sequence numbers is oversized")
     seqs = struct.unpack_from(f"!{n}I", data, off)
     return Ack(client, session, seqs), off + 4 * n
@@ -281,8 +322,14 @@ class Codec:
         return self._key is not None
 
     def encode(self, msg: Message) -> bytes:
-        """Bytes of ``msg``; raises :class:`UsageError` if it cannot fit one datagram."""
-        data = _HEADER.pack(MAGIC, VERSION, msg.kind) + _body(msg)
+        """Bytes of ``msg``; raises :class:`UsageError` if it is not a valid message
+        (a field out of range, a value with a newline or a lone surrogate, an empty
+        Submit) or cannot fit one datagram."""
+        _check_encodable(msg)
+        try:
+            data = _HEADER.pack(MAGIC, VERSION, msg.kind) + _body(msg)
+        except (struct.error, UnicodeEncodeError) as exc:
+            raise UsageError(f"cannot encode {type(msg).__name__}: {exc}") from None
         if self._key is not None:
             data += hmac.digest(self._key, data, "sha256")
         if len(data) > MAX_DATAGRAM:
@@ -291,6 +338,8 @@ class Codec:
 
     def decode(self, data: bytes) -> Message:
         """The message in ``data``; raises :class:`DecodeError` (and only that) if invalid."""
+        if type(data) is not bytes:
+            data = bytes(data)
         if len(data) > MAX_DATAGRAM:
             raise DecodeError(f"datagram of {len(data)} bytes is oversized")
         if self._key is not None:

@@ -8,11 +8,13 @@ in one place avoids the classic bug of a copy that is off by one.
 
 from __future__ import annotations
 
+from .errors import UsageError
+
 
 def quorum_size(acceptors: int) -> int:
     """Smallest strict majority of ``acceptors`` (3 -> 2, 4 -> 3, 5 -> 3)."""
     if acceptors < 1:
-        raise ValueError(f"a Paxos system needs at least one acceptor, got {acceptors}")
+        raise UsageError(f"a Paxos system needs at least one acceptor, got {acceptors}")
     return acceptors // 2 + 1
 
 

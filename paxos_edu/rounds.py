@@ -30,7 +30,10 @@ def round_counter(rnd: int) -> int:
 
 
 def next_round_above(seen: int, proposer: int) -> int:
-    """The smallest round of ``proposer`` strictly greater than ``seen``."""
+    """A round of ``proposer`` strictly greater than ``seen``: the next counter.
+
+    (Not always the smallest such round: ``seen = 3.1`` gives ``4.5`` for proposer 5,
+    though ``3.5`` is greater too. Moving to the next counter keeps rounds readable.)"""
     return make_round(round_counter(seen) + 1, proposer)
 
 

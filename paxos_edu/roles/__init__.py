@@ -7,8 +7,8 @@ simulator drive exactly these objects.
 
 from .acceptor import Acceptor, AcceptorSlot
 from .client import Client
-from .ledger import CATCHUP_PAGE, Ledger
 from .learner import Learner
+from .ledger import CATCHUP_PAGE, Ledger
 from .proposer import Proposer, Status
 
 ROLE_NAMES = ("client", "proposer", "acceptor", "learner")

@@ -21,7 +21,18 @@ from typing import Optional
 from ..bugs import Bug
 from ..codec import ITEM_OVERHEAD, MAX_BATCH_BYTES
 from ..effects import Effect, Send
-from ..messages import END, Accepted, Batch, Group, Message, Nack, Phase1A, Phase1B, Phase2A, Phase2B
+from ..messages import (
+    END,
+    Accepted,
+    Batch,
+    Group,
+    Message,
+    Nack,
+    Phase1A,
+    Phase1B,
+    Phase2A,
+    Phase2B,
+)
 
 
 @dataclass(slots=True)

@@ -16,8 +16,8 @@ from __future__ import annotations
 import random
 from typing import Optional
 
-from ..messages import Batch, CatchUp, Group
 from ..effects import Send
+from ..messages import Batch, CatchUp, Group
 from ..quorum import quorum_size
 
 CATCHUP_PAGE = 64

@@ -60,7 +60,14 @@ from ..messages import (
     Submit,
 )
 from ..quorum import quorum_size
-from ..rounds import NO_ROUND, format_round, make_round, next_round_above, round_counter, round_owner
+from ..rounds import (
+    NO_ROUND,
+    format_round,
+    make_round,
+    next_round_above,
+    round_counter,
+    round_owner,
+)
 from ..seen import SeenSet
 from .ledger import CATCHUP_PAGE, CatchUpRequester, Ledger
 
@@ -118,6 +125,7 @@ class Proposer:
         window: int = 32,
         rng: Optional[random.Random] = None,
         bugs: frozenset[Bug] = frozenset(),
+        backoff: bool = True,
         now: float = 0.0,
     ) -> None:
         if mode not in ("multi", "classic"):
@@ -129,6 +137,7 @@ class Proposer:
         self.window = window
         self.rng = rng or random.Random(id)
         self.bugs = bugs
+        self.backoff = backoff  # False: retry at once after losing (notebook 05)
         self.quorum = quorum_size(acceptor_count)
         self.status = Status.FOLLOWER
         self.c_rnd = 0
@@ -199,7 +208,8 @@ class Proposer:
                     effects.append(self._phase_message(slot))
                     retried += 1
             if retried:
-                effects.append(Note("retry", {"instances": retried, "rnd": format_round(self.c_rnd)}))
+                fields = {"instances": retried, "rnd": format_round(self.c_rnd)}
+                effects.append(Note("retry", fields))
             if now >= self.next_heartbeat:
                 effects.append(self._heartbeat(now))
         return effects
@@ -251,7 +261,7 @@ class Proposer:
         while pending and len(self.slots) < self.window:
             batch: list[Submission] = []
             budget = MAX_BATCH_BYTES
-            for key, sub in pending.items():
+            for sub in pending.values():
                 cost = ITEM_OVERHEAD + len(sub.value.encode())
                 if len(batch) >= self.batch or (batch and cost > budget):
                     break
@@ -404,9 +414,14 @@ class Proposer:
         self.prepare = None
         self.status = Status.FOLLOWER
         self.leader_seen_at = now
-        # Randomised wait that doubles with every contest lost in a row (capped).
-        spread = 2 ** min(self.contests_lost, 6)
-        self.patience = self.timeout * (2.0 + spread * self.rng.random())
+        if self.backoff:
+            # Randomised wait that doubles with every contest lost in a row (capped).
+            spread = 2 ** min(self.contests_lost, 6)
+            self.patience = self.timeout * (2.0 + spread * self.rng.random())
+        else:
+            # Notebook 05 switches backoff off to show duelling proposers livelock:
+            # retry at once, every time.
+            self.patience = 0.0
         return [Note("step_down", {"rnd": format_round(self.c_rnd), "higher": format_round(higher),
                                    "wait": round(self.patience, 4)})]
 
