@@ -1,27 +1,40 @@
-"""Proposal numbers ("rounds") that are unique per proposer.
+"""Proposal numbers ("rounds") that are unique per proposer -- and per proposer run.
 
 Paxos Made Simple, section 2.2: "different proposers choose their numbers from disjoint
-sets". A round is one integer ``counter * ROUND_STRIDE + proposer_id``: rounds of different
-proposers never collide, and any proposer can always pick a round above one it has seen.
-Round 0 means "no round yet" (nothing promised, nothing accepted).
+sets". A round is one 64-bit integer laid out as ``counter | incarnation | proposer``
+(31, 16 and 16 bits): rounds of different proposers never collide, any proposer can
+always pick a round above one it has seen, and a proposer *restarted* with the same id
+(a new incarnation, which remembers nothing) does not reuse the rounds of its earlier
+life -- an acceptor would take a repeated round for a duplicate and accept a second
+value in it. Round 0 means "no round yet" (nothing promised, nothing accepted).
 """
 
 from __future__ import annotations
 
-ROUND_STRIDE = 1 << 16
-"""Proposer ids are below this, so the low 16 bits of a round name its owner."""
+ROUND_STRIDE = 1 << 32
+"""Adding this to a round moves to the next counter of the same proposer run."""
+_ID_BITS = 16
+_ID_MASK = (1 << _ID_BITS) - 1
 
 NO_ROUND = 0
 
+MAX_COUNTER = ((1 << 63) - 1) // ROUND_STRIDE
+"""Counters stop here: a round must fit the wire's 63 bits (``messages.END``)."""
 
-def make_round(counter: int, proposer: int) -> int:
-    """The round numbered ``counter`` that belongs to ``proposer`` (counter >= 1)."""
-    return counter * ROUND_STRIDE + proposer
+
+def make_round(counter: int, proposer: int, incarnation: int = 0) -> int:
+    """The round numbered ``counter`` of run ``incarnation`` of ``proposer`` (counter >= 1)."""
+    return counter * ROUND_STRIDE + (incarnation & _ID_MASK) * (1 << _ID_BITS) + proposer
 
 
 def round_owner(rnd: int) -> int:
     """The proposer id a round belongs to."""
-    return rnd % ROUND_STRIDE
+    return rnd & _ID_MASK
+
+
+def round_incarnation(rnd: int) -> int:
+    """Which run of its proposer made the round (0 for a first start in the simulator)."""
+    return (rnd >> _ID_BITS) & _ID_MASK
 
 
 def round_counter(rnd: int) -> int:
@@ -29,16 +42,22 @@ def round_counter(rnd: int) -> int:
     return rnd // ROUND_STRIDE
 
 
-def next_round_above(seen: int, proposer: int) -> int:
-    """A round of ``proposer`` strictly greater than ``seen``: the next counter.
+def next_round_above(seen: int, proposer: int, incarnation: int = 0) -> int:
+    """A round of ``proposer`` (run ``incarnation``) strictly greater than ``seen``: the
+    next counter.
 
     (Not always the smallest such round: ``seen = 3.1`` gives ``4.5`` for proposer 5,
     though ``3.5`` is greater too. Moving to the next counter keeps rounds readable.)"""
-    return make_round(round_counter(seen) + 1, proposer)
+    return make_round(round_counter(seen) + 1, proposer, incarnation)
 
 
-def format_round(rnd: int) -> str:
-    """Human-readable form ``counter.owner`` used in notes, tables and diagrams."""
+def format_round(rnd: int, *, full: bool = False) -> str:
+    """Human-readable form ``counter.owner`` used in notes, tables and diagrams.
+
+    With ``full=True`` a non-zero incarnation is shown too (``3.1~7``); real processes
+    draw a random incarnation, which would only clutter a diagram."""
     if rnd == NO_ROUND:
         return "-"
-    return f"{round_counter(rnd)}.{round_owner(rnd)}"
+    base = f"{round_counter(rnd)}.{round_owner(rnd)}"
+    incarnation = round_incarnation(rnd)
+    return f"{base}~{incarnation}" if full and incarnation else base

@@ -17,6 +17,18 @@ the network draws loss, duplication and a delay (uniform in ``delay``, which als
 reorders). With ``manual=True`` nothing is delivered by itself: copies wait in
 :attr:`Simulation.in_flight` until a notebook (or a test) delivers or drops them one by
 one, while timers still fire as time advances.
+
+Stepping, as notebooks do it::
+
+    sim = Simulation(manual=True, seed=1)
+    sim.submit(1, ["a"])
+    sim.advance(0.01)                  # timers fire: proposer 1 sends its prepare
+    sim.in_flight_table()              # what is on the wire (id, kind, round, summary)
+    sim.deliver_next("PHASE1A", "acceptor")   # or deliver(id) / drop(id)
+    sim.acceptor_table()               # rnd, v_rnd, v_val of every acceptor per instance
+
+The tables (:mod:`paxos_edu.sim_tables`) read the live role objects; they are built
+on demand, so stepping stays cheap.
 """
 
 from __future__ import annotations
@@ -24,13 +36,13 @@ from __future__ import annotations
 import heapq
 import itertools
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Optional, Sequence
 
 from .bugs import Bug, parse_bugs
 from .effects import Deliver, Effect, Note, Send
 from .errors import UsageError
-from .messages import Group, Message, Submission, instance_of, round_of
+from .messages import Group, Kind, Message, Submission, instance_of, round_of
 from .roles import Acceptor, Client, Learner, Proposer
 from .rounds import format_round
 
@@ -76,8 +88,16 @@ class InFlight:
     def kind(self) -> str:
         return self.message.kind.name
 
+    @property
+    def summary(self) -> str:
+        """What the message says, e.g. ``prepare i0 onward`` or ``accept! [a, b]``."""
+        from .sim_tables import summarize
+
+        return summarize(self.message)
+
     def describe(self) -> str:
-        """Short human label, e.g. ``proposer1 -> acceptor2: PHASE1A rnd 1.1 i0``."""
+        """Short human label, e.g.
+        ``proposer1 -> acceptor2: PHASE1A rnd 1.1 i0 — prepare i0 onward``."""
         parts = [f"{self.sender} -> {self.receiver}: {self.kind}"]
         rnd = round_of(self.message)
         if rnd is not None:
@@ -85,7 +105,7 @@ class InFlight:
         instance = instance_of(self.message)
         if instance is not None:
             parts.append(f"i{instance}")
-        return " ".join(parts)
+        return " ".join(parts) + " — " + self.summary
 
 
 @dataclass
@@ -116,7 +136,8 @@ class SimResult:
         """The trace as a pandas DataFrame (one row per copy sent / delivered / dropped)."""
         import pandas as pd
 
-        return pd.DataFrame([r.__dict__ if hasattr(r, "__dict__") else _record_dict(r) for r in self.trace])
+        return pd.DataFrame([_record_dict(r) for r in self.trace],
+                            columns=list(TraceRecord.__slots__))
 
 
 def _record_dict(r: TraceRecord) -> dict:
@@ -163,6 +184,7 @@ class Simulation:
         loss, duplicate: probability that a copy is lost / delivered twice.
         delay: (min, max) one-way delay in seconds; copies overtaking each other is reordering.
         timeout, mode, batch, window: protocol settings, as in the config file.
+        backoff: False makes a proposer that lost a contest retry at once (duels go on).
         bugs: names of deliberate mistakes to switch on (see :mod:`paxos_edu.bugs`).
         manual: hold every copy in :attr:`in_flight` until :meth:`deliver` / :meth:`drop`.
         trace: record every copy sent / delivered / dropped in the result.
@@ -184,19 +206,34 @@ class Simulation:
         batch: int = 64,
         window: int = 32,
         client_window: int = 4096,
+        backoff: bool = True,
         bugs: Iterable[str | Bug] | str | None = None,
         manual: bool = False,
         trace: bool = True,
     ) -> None:
+        counts = dict(acceptors=acceptors, proposers=proposers, learners=learners,
+                      clients=clients)
+        for name, count in counts.items():
+            if not isinstance(count, int) or count < 0:
+                raise UsageError(f"{name} must be a whole number >= 0, got {count!r}")
         if acceptors < 1:
             raise UsageError("a simulation needs at least one acceptor")
         if mode not in ("multi", "classic"):
             raise UsageError(f"mode must be 'multi' or 'classic', not {mode!r}")
+        if not timeout > 0:
+            raise UsageError(f"timeout must be > 0 seconds, got {timeout!r}")
+        for name, value in (("batch", batch), ("window", window),
+                            ("client_window", client_window)):
+            if not isinstance(value, int) or value < 1:
+                raise UsageError(f"{name} must be a whole number >= 1, got {value!r}")
         self.seed = seed
         self.acceptor_count = acceptors
         self.settings = dict(timeout=timeout, mode=mode, batch=batch, window=window,
-                             client_window=client_window)
-        self.bugs = parse_bugs(bugs)
+                             client_window=client_window, backoff=backoff)
+        try:
+            self.bugs = parse_bugs(bugs)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
         self.network = Network(loss, duplicate, tuple(delay))
         self.manual = manual
         self.trace_on = trace
@@ -206,6 +243,7 @@ class Simulation:
         self._seq = itertools.count()
         self._msg_ids = itertools.count(1)
         self.processes: dict[tuple[str, int], _Process] = {}
+        self._starts: dict[tuple[str, int], int] = {}  # how often each (role, id) started
         self.in_flight: list[InFlight] = []
         self.trace: list[TraceRecord] = []
         self.notes: list[tuple[float, str, str, dict]] = []
@@ -226,9 +264,13 @@ class Simulation:
         if role == "acceptor":
             return Acceptor(id, bugs=bugs)
         if role == "proposer":
+            # Each start of the same id is a new incarnation, so a restarted proposer
+            # never reuses a round of its earlier life (see rounds.py).
+            incarnation = self._starts.get((role, id), 0)
             return Proposer(id, acceptor_count=self.acceptor_count, timeout=s["timeout"],
                             mode=s["mode"], batch=s["batch"], window=s["window"], rng=rng,
-                            bugs=bugs, now=self.now)
+                            bugs=bugs, backoff=s["backoff"], incarnation=incarnation,
+                            now=self.now)
         if role == "learner":
             return Learner(id, acceptor_count=self.acceptor_count, timeout=s["timeout"],
                            rng=rng, bugs=bugs)
@@ -237,7 +279,15 @@ class Simulation:
                           window=s["client_window"], rng=rng)
         raise UsageError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
 
+    @staticmethod
+    def _check_role(role: str, id: int) -> None:
+        if role not in ROLES:
+            raise UsageError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+        if not isinstance(id, int) or id < 1:
+            raise UsageError(f"process ids are whole numbers >= 1, got {id!r}")
+
     def _spawn(self, role: str, id: int) -> _Process:
+        self._check_role(role, id)
         key = (role, id)
         old = self.processes.get(key)
         if old is not None and old.alive:
@@ -247,6 +297,7 @@ class Simulation:
                 f"acceptor {id} cannot be started: acceptors are crash-stop and the quorum "
                 f"counts {self.acceptor_count} acceptors")
         proc = self.processes[key] = _Process(role, id, self._make_role(role, id))
+        self._starts[key] = self._starts.get(key, 0) + 1
         if role == "learner":
             self.delivered[id] = []
         self._schedule_tick(proc)
@@ -264,7 +315,8 @@ class Simulation:
     def _at(self, at: Optional[float], action: Callable[[], None]) -> None:
         when = self.now if at is None else at
         if when < self.now:
-            raise UsageError(f"cannot schedule at {when}: the simulation is at {self.now}")
+            raise UsageError(f"cannot schedule at {when}: that is in the past "
+                             f"(the simulation is at {self.now})")
         if when == self.now and at is None:
             action()
         else:
@@ -289,6 +341,8 @@ class Simulation:
 
     def crash(self, role: str, id: int, *, at: Optional[float] = None) -> None:
         """Crash-stop a process: it stops at once and never comes back."""
+        self._check_role(role, id)
+
         def act() -> None:
             proc = self.processes.get((role, id))
             if proc is None:
@@ -299,14 +353,19 @@ class Simulation:
 
     def start(self, role: str, id: int, *, at: Optional[float] = None) -> None:
         """Start a new process (e.g. a late learner, a replacement proposer)."""
+        self._check_role(role, id)
+
         def act() -> None:
             proc = self._spawn(role, id)
             self.notes.append((self.now, proc.name, "start", {}))
         self._at(at, act)
 
     def set_network(self, *, loss: Optional[float] = None, duplicate: Optional[float] = None,
-                    delay: Optional[tuple[float, float]] = None, at: Optional[float] = None) -> None:
+                    delay: Optional[tuple[float, float]] = None,
+                    at: Optional[float] = None) -> None:
         """Change the fault model (now or at ``at``), e.g. heal the network."""
+        Network(loss or 0.0, duplicate or 0.0, delay or (0.0, 0.0))  # bad values fail now
+
         def act() -> None:
             n = self.network
             self.network = Network(n.loss if loss is None else loss,
@@ -335,6 +394,8 @@ class Simulation:
 
     def advance(self, dt: float) -> None:
         """Let ``dt`` virtual seconds pass, firing timers (and deliveries if not manual)."""
+        if dt < 0:
+            raise UsageError(f"time only moves forward: advance({dt})")
         until = self.now + dt
         while self._queue and self._queue[0][0] <= until:
             self._pop_and_run()
@@ -405,11 +466,66 @@ class Simulation:
             done += 1
         return done
 
+    def deliver_next(self, kind: Optional[str] = None,
+                     receiver: Optional[str] = None) -> Optional[InFlight]:
+        """Deliver the oldest in-flight copy of ``kind`` to ``receiver``; return it.
+
+        Args:
+            kind: a message kind such as ``"PHASE1B"`` (any case); None for any kind.
+            receiver: a process name (``"acceptor2"``) or a role (``"acceptor"``: any
+                acceptor); None for anyone.
+
+        Returns:
+            The copy delivered, or None when no copy in flight matches.
+        """
+        if kind is not None:
+            kind = kind.upper()
+            if kind not in Kind.__members__:
+                known = ", ".join(Kind.__members__)
+                raise UsageError(f"unknown message kind {kind!r}; kinds are {known}")
+        if receiver is not None and receiver.rstrip("0123456789") not in ROLES:
+            raise UsageError(f"unknown receiver {receiver!r}: give e.g. 'acceptor' or 'acceptor2'")
+        for copy in self.in_flight:
+            if kind is not None and copy.kind != kind:
+                continue
+            if receiver is not None and receiver not in (copy.receiver,
+                                                         copy.receiver.rstrip("0123456789")):
+                continue
+            self.deliver(copy.id)
+            return copy
+        return None
+
     def _take(self, msg_id: int) -> InFlight:
         for i, copy in enumerate(self.in_flight):
             if copy.id == msg_id:
                 return self.in_flight.pop(i)
         raise UsageError(f"no message {msg_id} in flight")
+
+    # ------------------------------------------------------------------ state tables
+
+    def acceptor_table(self, instances: Optional[Iterable[int]] = None):
+        """Acceptors' ``rnd``, ``v_rnd``, ``v_val`` per instance (a pandas DataFrame)."""
+        from .sim_tables import acceptor_table
+
+        return acceptor_table(self, instances)
+
+    def proposer_table(self):
+        """Proposers' status, ``c_rnd`` and, per instance driven, phase and ``c_val``."""
+        from .sim_tables import proposer_table
+
+        return proposer_table(self)
+
+    def learner_table(self):
+        """Learners' delivered values and the first instance not yet delivered."""
+        from .sim_tables import learner_table
+
+        return learner_table(self)
+
+    def in_flight_table(self):
+        """The copies in flight (manual mode): id, sender, receiver, kind, round, summary."""
+        from .sim_tables import in_flight_table
+
+        return in_flight_table(self)
 
     # ------------------------------------------------------------------ effects and network
 

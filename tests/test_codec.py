@@ -35,10 +35,10 @@ from paxos_edu.messages import (
     Submission,
     Submit,
 )
-from paxos_edu.rounds import make_round
 
-R1 = make_round(1, 2)  # 0x00010002
-R2 = make_round(2, 3)  # 0x00020003
+# Raw round numbers: the wire carries a round as an opaque 64-bit integer.
+R1 = 0x00010002
+R2 = 0x00020003
 HELLO = Submission(1, 7, 1, "hello")
 
 # ---------------------------------------------------------------- golden bytes

@@ -6,9 +6,10 @@ from itertools import combinations
 
 import pytest
 
-from paxos_edu.errors import UsageError
 from hypothesis import given
 from hypothesis import strategies as st
+
+from paxos_edu.errors import UsageError
 
 from paxos_edu.quorum import is_quorum, quorum_size
 from paxos_edu.rounds import (
@@ -18,11 +19,13 @@ from paxos_edu.rounds import (
     make_round,
     next_round_above,
     round_counter,
+    round_incarnation,
     round_owner,
 )
 
-proposers = st.integers(0, ROUND_STRIDE - 1)
-counters = st.integers(1, 2**40)
+proposers = st.integers(0, 2**16 - 1)
+incarnations = st.integers(0, 2**16 - 1)
+counters = st.integers(1, 2**30)
 rounds = st.integers(0, 2**62)
 
 # ---------------------------------------------------------------- rounds
@@ -38,6 +41,30 @@ def test_round_owner_and_counter_invert_make_round(counter, proposer):
     rnd = make_round(counter, proposer)
     assert round_owner(rnd) == proposer
     assert round_counter(rnd) == counter
+
+
+@given(counters, proposers, incarnations, incarnations)
+def test_runs_of_one_proposer_never_share_a_round(counter, proposer, i1, i2):
+    same = make_round(counter, proposer, i1) == make_round(counter, proposer, i2)
+    assert same == (i1 == i2)
+
+
+@given(counters, proposers, incarnations)
+def test_next_round_above_keeps_the_incarnation(counter, proposer, incarnation):
+    rnd = next_round_above(make_round(counter, 1), proposer, incarnation)
+    assert round_incarnation(rnd) == incarnation
+    assert round_owner(rnd) == proposer
+
+
+def test_incarnation_shows_in_the_full_label_only_when_not_zero():
+    assert format_round(make_round(3, 1)) == "3.1"
+    assert format_round(make_round(3, 1, 7)) == "3.1"
+    assert format_round(make_round(3, 1), full=True) == "3.1"
+    assert format_round(make_round(3, 1, 7), full=True) == "3.1~7"
+
+
+def test_round_stride_moves_to_the_next_counter():
+    assert make_round(2, 5) - make_round(1, 5) == ROUND_STRIDE
 
 
 @given(counters, proposers)

@@ -110,7 +110,8 @@ class Acceptor:
             slot.rnd = m.rnd
             self.max_slot_rnd = max(self.max_slot_rnd, m.rnd)
         report = (Accepted(m.instance, slot.v_rnd, slot.v_val),) if slot.v_val is not None else ()
-        return [Send(Group.PROPOSERS, Phase1B(self.id, m.rnd, m.instance, m.instance + 1, report))]
+        upto = min(m.instance + 1, END)  # END itself: "covers everything from here"
+        return [Send(Group.PROPOSERS, Phase1B(self.id, m.rnd, m.instance, upto, report))]
 
     def on_phase2a(self, m: Phase2A) -> list[Effect]:
         """Phase 2b: accept ``m.value`` unless a higher round was promised."""

@@ -61,6 +61,7 @@ from ..messages import (
 )
 from ..quorum import quorum_size
 from ..rounds import (
+    MAX_COUNTER,
     NO_ROUND,
     format_round,
     make_round,
@@ -126,6 +127,7 @@ class Proposer:
         rng: Optional[random.Random] = None,
         bugs: frozenset[Bug] = frozenset(),
         backoff: bool = True,
+        incarnation: int = 0,
         now: float = 0.0,
     ) -> None:
         if mode not in ("multi", "classic"):
@@ -138,6 +140,7 @@ class Proposer:
         self.rng = rng or random.Random(id)
         self.bugs = bugs
         self.backoff = backoff  # False: retry at once after losing (notebook 05)
+        self.incarnation = incarnation  # which run of this proposer id (see rounds.py)
         self.quorum = quorum_size(acceptor_count)
         self.status = Status.FOLLOWER
         self.c_rnd = 0
@@ -145,6 +148,9 @@ class Proposer:
         self.next_instance = 0
         self.slots: dict[int, Slot] = {}
         self.prepare: Optional[Prepare] = None
+        self.recovery: dict[int, Accepted] = {}  # votes phase 1 reported, to re-propose
+        self.recover_next = 0  # next instance to re-drive after phase 1 ...
+        self.recover_top = -1  # ... up to this one
         self.pending: dict[Key, Submission] = {}
         self.placed: dict[Key, Submission] = {}  # in one of our slots
         self.decided_ids = SeenSet()
@@ -247,16 +253,30 @@ class Proposer:
                 decided.append(sub)
             elif key not in self.pending and key not in self.placed:
                 self.pending[key] = sub
-        effects: list[Effect] = []
+        # A re-submission of a decided value means its client missed the Ack. Any
+        # proposer that knows the decision answers: the leader that decided it may have
+        # crashed, and a follower never takes over for a value that is no longer work.
+        effects: list[Effect] = _acks(decided) if decided else []
         if self.status is Status.LEADING:
-            if decided:
-                effects.extend(_acks(decided))
             effects.extend(self._fill(now))
         return effects
 
     def _fill(self, now: float) -> list[Effect]:
-        """Propose pending submissions in fresh instances while the window has room."""
+        """While the window has room: first re-drive the instances phase 1 asked us to
+        recover (reported values, or no-ops in holes), then propose pending submissions
+        in fresh instances."""
         effects: list[Effect] = []
+        while self.recover_next <= self.recover_top and len(self.slots) < self.window:
+            instance = self.recover_next
+            self.recover_next += 1
+            if self.ledger.is_decided(instance) or instance in self.slots:
+                continue
+            vote = self.recovery.get(instance)
+            value = vote.v_val if vote is not None else NOOP
+            self._place(value)
+            effects.append(self._phase_message(self._open_slot(instance, value, now)))
+        if self.recover_next > self.recover_top:
+            self.recovery = {}
         pending = self.pending
         while pending and len(self.slots) < self.window:
             batch: list[Submission] = []
@@ -307,7 +327,7 @@ class Proposer:
         seen = max(self.highest_seen, self.c_rnd)
         if Bug.SHARED_ROUNDS in self.bugs:
             return make_round(round_counter(seen) + 1, 0)
-        return next_round_above(seen, self.id)
+        return next_round_above(seen, self.id, self.incarnation)
 
     def on_phase1b(self, m: Phase1B, now: float) -> list[Effect]:
         """Phase 1b: collect promises (all instances in multi mode, one in classic)."""
@@ -333,6 +353,7 @@ class Proposer:
         prep.covered[m.acceptor] = max(expected, m.upto)
         complete = sum(1 for c in prep.covered.values() if c == END)
         if complete >= self.quorum:
+            self.contests_lost = 0  # phase 1 won: the backoff starts over
             return self._lead(now, prep.votes, prep.first)
         if m.upto != END:  # a long history: ask this page's successor
             return [Send(Group.ACCEPTORS, Phase1A(self.c_rnd, m.upto, True))]
@@ -342,6 +363,7 @@ class Proposer:
         slot.promises[m.acceptor] = m.accepted[0] if m.accepted else None
         if len(slot.promises) < self.quorum:
             return []
+        self.contests_lost = 0  # a phase 1 won: the backoff starts over
         votes = [v for v in slot.promises.values() if v is not None]
         if votes and Bug.IGNORE_1B_VALUE not in self.bugs:
             chosen = max(votes, key=lambda v: v.v_rnd).v_val
@@ -357,34 +379,26 @@ class Proposer:
         """Phase 1 done: re-propose what promises reported, fill holes, then lead."""
         self.status = Status.LEADING
         self.prepare = None
-        self.contests_lost = 0
         if Bug.IGNORE_1B_VALUE in self.bugs:
             votes = {}
         # Everything up to the highest instance anyone reported, heard of, or that we
-        # used ourselves before (a slot we dropped when stepping down) gets re-driven.
+        # used ourselves before (a slot we dropped when stepping down) gets re-driven --
+        # through the window like new values, so even an absurd instance number (a forged
+        # datagram, without a secret) costs work over time, never a frozen process.
         top = max([self.ledger.highest, self.next_instance - 1, *votes])
-        effects: list[Effect] = []
-        recovered = 0
-        for instance in range(first, top + 1):
-            if self.ledger.is_decided(instance) or instance in self.slots:
-                continue
-            vote = votes.get(instance)
-            value = vote.v_val if vote is not None else NOOP
-            self._place(value)
-            effects.append(self._phase_message(self._open_slot(instance, value, now)))
-            recovered += 1
+        self.recovery = votes
+        self.recover_next = first
+        self.recover_top = top
         self.next_instance = max(self.next_instance, top + 1, first)
-        effects.insert(0, Note("leader", {"rnd": format_round(self.c_rnd), "recovered": recovered}))
-        effects.append(self._heartbeat(now))
-        effects.extend(self._fill(now))
-        return effects
+        note = Note("leader", {"rnd": format_round(self.c_rnd),
+                               "recovered": max(0, top - first + 1), "reported": len(votes)})
+        return [note, self._heartbeat(now), *self._fill(now)]
 
     # ------------------------------------------------------------------ losing
 
     def on_nack(self, m: Nack, now: float) -> list[Effect]:
         """A higher promise exists: give up this round and back off."""
-        if m.promised > self.highest_seen:
-            self.highest_seen = m.promised
+        self._saw_round(m.promised)
         if m.rnd != self.c_rnd or self.status is Status.FOLLOWER:
             return []
         self.contests_lost += 1
@@ -397,8 +411,7 @@ class Proposer:
         self.ledger.heard_of(m.decided - 1)
         if m.rnd == NO_ROUND:  # a follower's status: how far decisions go, nothing more
             return list(self.catchup.update(self.ledger, now))
-        if m.rnd > self.highest_seen:
-            self.highest_seen = m.rnd
+        self._saw_round(m.rnd)
         effects: list[Effect] = []
         if self.status is Status.FOLLOWER:
             self.leader_seen_at = now
@@ -412,6 +425,7 @@ class Proposer:
             self._unplace(slot.value)
         self.slots.clear()
         self.prepare = None
+        self.recovery, self.recover_top = {}, -1
         self.status = Status.FOLLOWER
         self.leader_seen_at = now
         if self.backoff:
@@ -477,6 +491,12 @@ class Proposer:
             key = (sub.client, sub.session, sub.seq)
             if self.placed.pop(key, None) is not None and not self.decided_ids.contains(*key):
                 self.pending[key] = sub
+
+    def _saw_round(self, rnd: int) -> None:
+        """Remember the highest round seen -- unless no round above it could be encoded
+        (only a forged datagram carries such a round; adopting it would wedge us)."""
+        if rnd > self.highest_seen and round_counter(rnd) < MAX_COUNTER:
+            self.highest_seen = rnd
 
     def _heartbeat(self, now: float) -> Send:
         """Leader: "I lead in c_rnd" every half timeout. Follower: round 0 ("not leading")
