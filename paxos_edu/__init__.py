@@ -8,7 +8,9 @@ The public API, by concept:
 * real processes -- :class:`Cluster` (the lab bench), :func:`run_scenario`;
 * analysis -- :func:`load_run` -> :class:`Run` (pandas tables, ``check()``, ``metrics()``),
   :func:`check_sequences`, :func:`check_values`; pictures in :mod:`paxos_edu.viz`,
-  widgets in :mod:`paxos_edu.widgets`.
+  widgets in :mod:`paxos_edu.widgets` over the plain functions of
+  :mod:`paxos_edu.experiments`; hostile traffic and chaos runs in :mod:`paxos_edu.hostile`
+  and :mod:`paxos_edu.chaos`.
 
 Names are imported lazily (PEP 562): a role process started by ``python -m paxos_edu
 acceptor ...`` must not pay for pandas or matplotlib, which only the analysis side needs.
@@ -40,6 +42,7 @@ _EXPORTS = {
     "CheckReport": "checks",
     "EventLog": "eventlog",
     "find_violation": "explore",
+    "multicast_check": "transport",
     "PaxosEduError": "errors",
     "ConfigError": "errors",
     "DecodeError": "errors",
@@ -50,7 +53,13 @@ __all__ = sorted(_EXPORTS)
 __version__ = "0.1.0"
 
 
+_SUBMODULES = {"viz", "widgets", "experiments", "sim", "runlog", "checks", "cluster",
+               "scenarios", "explore", "hostile", "chaos", "bugs", "config", "codec"}
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:  # ``paxos_edu.viz`` works after a bare ``import paxos_edu``
+        return importlib.import_module(f".{name}", __name__)
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'paxos_edu' has no attribute {name!r}")

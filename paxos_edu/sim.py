@@ -36,7 +36,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Optional, Sequence
 
 from .bugs import Bug, parse_bugs
@@ -122,6 +122,10 @@ class SimResult:
     notes: list[tuple[float, str, str, dict]]
     stats: dict[str, int]
     complete: bool
+    deliveries: dict[int, list[tuple[float, int]]] = field(default_factory=dict)
+    """Per learner, ``(virtual time, instance)`` of each delivered value, in order."""
+    submitted_at: list[float] = field(default_factory=list)
+    """Virtual time at which each entry of :attr:`proposed` was submitted."""
 
     def check(self, *, expect_complete: bool = True):
         """Safety and liveness properties (see :mod:`paxos_edu.checks`)."""
@@ -249,6 +253,8 @@ class Simulation:
         self.notes: list[tuple[float, str, str, dict]] = []
         self.proposed: list[Submission] = []
         self.delivered: dict[int, list[Submission]] = {}
+        self.deliveries: dict[int, list[tuple[float, int]]] = {}  # (time, instance)
+        self.submitted_at: list[float] = []
         self.stats = {"sent": 0, "delivered": 0, "dropped": 0, "duplicated": 0}
         for role, count in (("acceptor", acceptors), ("proposer", proposers),
                             ("learner", learners), ("client", clients)):
@@ -300,6 +306,7 @@ class Simulation:
         self._starts[key] = self._starts.get(key, 0) + 1
         if role == "learner":
             self.delivered[id] = []
+            self.deliveries[id] = []
         self._schedule_tick(proc)
         return proc
 
@@ -335,6 +342,7 @@ class Simulation:
             self.proposed.extend(
                 Submission(client, proc.obj.session, seq, v)
                 for seq, v in zip(range(before, proc.obj.next_seq), values))
+            self.submitted_at.extend([self.now] * (proc.obj.next_seq - before))
             self._apply(proc, effects)
 
         self._at(at, act)
@@ -385,6 +393,10 @@ class Simulation:
             self.now = max(self.now, until) if not self.manual else self.now
         return self.result(until)
 
+    def next_event_time(self) -> Optional[float]:
+        """Virtual time of the next scheduled event (delivery, timer or action), if any."""
+        return self._queue[0][0] if self._queue else None
+
     def step(self) -> bool:
         """Process the next event; False when nothing is scheduled."""
         if not self._queue:
@@ -409,6 +421,8 @@ class Simulation:
             until=self.now if until is None else until,
             proposed=list(self.proposed),
             delivered={i: list(v) for i, v in self.delivered.items()},
+            deliveries={i: list(v) for i, v in self.deliveries.items()},
+            submitted_at=list(self.submitted_at),
             learned={i: [s.value for s in v] for i, v in self.delivered.items()},
             live_learners=sorted(live),
             trace=list(self.trace),
@@ -535,6 +549,7 @@ class Simulation:
                 self._multicast(proc, effect.group, effect.message)
             elif type(effect) is Deliver:
                 self.delivered[proc.id].append(effect.submission)
+                self.deliveries[proc.id].append((self.now, effect.instance))
             elif type(effect) is Note:
                 self.notes.append((self.now, proc.name, effect.event, effect.fields))
         self._schedule_tick(proc)

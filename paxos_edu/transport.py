@@ -527,3 +527,32 @@ def free_multicast_addresses(
             if len(ports) == n:
                 return {g: (ip, p) for g, p in zip(groups, ports)}
     raise UsageError(f"found only {len(ports)} free UDP ports of {n} in {low}-{high - 1}")
+
+
+def multicast_check(timeout: float = 1.0) -> tuple[bool, str]:
+    """Can this machine run real clusters? Send one datagram to a fresh group on the
+    loopback interface and receive it back.
+
+    Returns ``(True, "...")`` or ``(False, reason)``; never raises. Notebooks and widgets
+    use it to fall back to the simulator where multicast on loopback is unavailable.
+    """
+    import selectors
+
+    try:
+        addresses = free_multicast_addresses()
+        with Transport(addresses, [Group.LEARNERS], rcvbuf=1 << 16) as transport:
+            probe = b"paxos_edu multicast check"
+            if not transport.send(Group.LEARNERS, probe):
+                return False, "sending to a multicast group on 127.0.0.1 failed"
+            sel = selectors.DefaultSelector()
+            try:
+                for sock, _groups in transport.channels():
+                    sel.register(sock, selectors.EVENT_READ)
+                if sel.select(timeout) and probe in transport.recv_batch(Group.LEARNERS):
+                    ip, port = addresses[Group.LEARNERS]
+                    return True, f"multicast on 127.0.0.1 works (group {ip}, port {port})"
+            finally:
+                sel.close()
+        return False, f"no multicast datagram came back within {timeout} s on 127.0.0.1"
+    except Exception as exc:  # a check reports, it does not crash the caller
+        return False, f"multicast on 127.0.0.1 is unavailable: {exc}"

@@ -18,6 +18,7 @@ from paxos_edu.transport import (
     Transport,
     TransportCounters,
     free_multicast_addresses,
+    multicast_check,
 )
 
 A, L, P, C = Group.ACCEPTORS, Group.LEARNERS, Group.PROPOSERS, Group.CLIENTS
@@ -276,3 +277,20 @@ def test_free_multicast_addresses_rejects_bad_n():
         free_multicast_addresses(0)
     with pytest.raises(UsageError):
         free_multicast_addresses(5)
+
+
+def test_multicast_check_reports_that_loopback_multicast_works():
+    ok, message = multicast_check()
+    assert ok, message
+    assert "127.0.0.1" in message
+
+
+def test_multicast_check_reports_a_failure_instead_of_raising(monkeypatch):
+    import paxos_edu.transport as transport
+
+    def broken(*args, **kwargs):
+        raise OSError("no multicast here")
+
+    monkeypatch.setattr(transport, "free_multicast_addresses", broken)
+    ok, message = transport.multicast_check()
+    assert not ok and "no multicast here" in message

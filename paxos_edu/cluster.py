@@ -1,0 +1,1142 @@
+"""The lab bench: a real Paxos cluster of operating-system processes, in one line of Python.
+
+:class:`Cluster` starts acceptors, proposers, learners and clients as real processes (the
+runtime of :mod:`paxos_edu.runtime`, the same as ``python -m paxos_edu <role> ...``) on
+loopback multicast, feeds values to the clients, breaks things on request (crash, pause,
+late start) and hands back the run directory as pandas tables (:class:`~paxos_edu.runlog.Run`)::
+
+    from paxos_edu import Cluster
+
+    with Cluster(acceptors=3, proposers=2, learners=2, clients=2, loss=0.1, seed=1) as c:
+        c.submit(1, ["a", "b"])      # client 1 (a real process) submits values
+        c.kill("acceptor", 3)        # crash-stop (SIGKILL)
+        c.start("learner", 3)        # a new process joins and catches up
+        c.wait(timeout=30)           # until every live learner delivered every value
+    run = c.run                      # load_run(c.path) once the processes are stopped
+    run.check()
+
+Theory of operation
+-------------------
+**Isolation.** Each cluster draws a fresh multicast group and free ports
+(:func:`~paxos_edu.transport.free_multicast_addresses`) and writes its config file,
+``paxos.conf``, into its own run directory: two clusters at once never hear each other.
+
+**Start-up.** Starting a Python interpreter and importing the runtime costs 0.1 to 0.2 s
+of CPU per process -- about a second for a nine-process cluster on two cores. So by default
+processes are *forked* from a zygote: one helper process per Python session that has
+imported the runtime once and forks a child per request (a few milliseconds each). The
+child becomes its own session leader, gets the stdin/stdout/stderr it was sent (file
+descriptors passed over a Unix socket) and runs exactly what ``python -m paxos_edu``
+runs. ``launcher="spawn"`` starts each process with ``python -m paxos_edu`` instead
+(slower, but the very command line of the course's scripts). Acceptors and learners
+start first; proposers and clients once those have joined their groups (each process
+writes its ``start`` record once joined), so no first message is lost.
+
+**Feeding values.** A client reads its values from stdin (one per line). ``submit``
+writes to that pipe without ever blocking -- what does not fit (a paused client) waits
+in a buffer that every later call pushes on. stdin stays open so that a notebook can
+submit, wait, and submit again; :meth:`Cluster.close_clients` (and :meth:`stop`) close it.
+
+**Waiting.** :meth:`Cluster.wait` reads what the learners appended to their event logs
+(``learner<id>.jsonl``) since the last look, counting deliveries per client: it reads
+only new bytes, never blocks a learner (a stdout pipe that nobody drains would stall it
+once 64 KiB are waiting) and knows *whose* values are missing, which the error message
+and values of crashed clients need. Learners' stdout goes to ``/dev/null``: the same
+values are in ``learn<id>``.
+
+**No orphans.** Every child runs in its own session, so a notebook's interrupt (SIGINT)
+reaches only the kernel; the cluster kills its children by PID on :meth:`stop`, at the
+end of a ``with`` block, when it is garbage collected (a weak-reference finalizer, also
+run at interpreter exit) and on KeyboardInterrupt inside :meth:`wait`. If the whole
+kernel is killed, the zygote sees its control socket close and kills every child it
+forked (and children have ``PR_SET_PDEATHSIG``), so even then nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import atexit
+import fcntl
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence
+
+from .codec import MAX_VALUE_BYTES
+from .config import Config
+from .errors import PaxosEduError, UsageError
+from .transport import free_multicast_addresses
+
+if TYPE_CHECKING:  # pandas is imported only when a table is asked for
+    import pandas as pd
+
+    from .runlog import Run
+
+ROLES = ("acceptor", "proposer", "learner", "client")
+"""Role names, in start-up order."""
+CONFIG_NAME = "paxos.conf"
+"""Name of the config file a cluster writes into its run directory."""
+LAUNCHERS = ("fork", "spawn")
+READY_TIMEOUT = 15.0
+"""Seconds a process may take to join its groups before the cluster gives up."""
+STOP_TIMEOUT = 2.0
+"""Seconds :meth:`Cluster.stop` waits for a clean exit before SIGKILL."""
+_POLL = 0.002
+_PIPE_SIZE = 1 << 20
+_F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
+_RUN_FILES = ("prop", "learn", "acceptor", "proposer", "learner", "client")
+
+
+class ProcessFailed(PaxosEduError):
+    """A role process exited on its own (a crash, a bad setting); the message carries the
+    end of its stderr."""
+
+
+class ClusterTimeout(PaxosEduError, TimeoutError):
+    """:meth:`Cluster.wait` ran out of time; the message says which learner misses what."""
+
+
+# ====================================================================== launching processes
+
+
+def _package_path() -> str:
+    """Directory holding the ``paxos_edu`` package, for the children's ``PYTHONPATH``."""
+    return str(Path(__file__).resolve().parent.parent)
+
+
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    path = env.get("PYTHONPATH")
+    env["PYTHONPATH"] = _package_path() + (os.pathsep + path if path else "")
+    return env
+
+
+class _Zygote:
+    """Client side of the fork server: a helper process that has imported the runtime and
+    forks one child per :meth:`spawn`. One per Python process (see :func:`_zygote`)."""
+
+    def __init__(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self._stderr = tempfile.TemporaryFile()
+        code = "import sys, paxos_edu.cluster as c; c._zygote_main(int(sys.argv[1]))"
+        self.popen = subprocess.Popen(
+            [sys.executable, "-c", code, str(theirs.fileno())],
+            pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=self._stderr, env=_child_env(), start_new_session=True, close_fds=True,
+        )
+        theirs.close()
+        self.sock = ours
+        self.owner = os.getpid()
+        self.lock = threading.Lock()
+        self.exits: dict[int, int] = {}
+        self.tokens = 0
+        self.dead = False  # the control socket closed: no more exit notices will come
+
+    @property
+    def usable(self) -> bool:
+        return self.owner == os.getpid() and self.popen.poll() is None and self.sock.fileno() >= 0
+
+    def spawn(self, argv: Sequence[str], fds: Sequence[int], cwd: str) -> int:
+        """Fork a child running ``paxos_edu.cli.main(argv)`` with ``fds`` as 0, 1, 2."""
+        with self.lock:
+            self.tokens += 1
+            token = self.tokens
+            request = json.dumps({"token": token, "argv": list(argv), "cwd": cwd}).encode()
+            try:
+                socket.send_fds(self.sock, [request], list(fds))
+            except OSError as exc:
+                raise self._died(f"cannot reach the zygote ({exc})") from exc
+            deadline = time.monotonic() + READY_TIMEOUT
+            while True:
+                reply = self._receive(deadline - time.monotonic())
+                if reply is None:
+                    raise self._died("no answer from the zygote")
+                if reply.get("spawned") == token:
+                    pid = int(reply["pid"])
+                    self.exits.pop(pid, None)  # a reused pid: its old exit is history
+                    return pid
+
+    def poll(self) -> None:
+        """Collect exit notices that arrived (never blocks)."""
+        with self.lock:
+            while self._receive(0.0) is not None:
+                pass
+
+    def _receive(self, timeout: float) -> Optional[dict[str, Any]]:
+        """One message from the zygote (exit notices are filed on the way), or None."""
+        if self.dead or self.sock.fileno() < 0:
+            self.dead = True
+            return None
+        ready, _, _ = select.select([self.sock], [], [], max(timeout, 0.0))
+        if not ready:
+            return None
+        try:
+            data = self.sock.recv(65536)
+        except OSError:
+            data = b""
+        if not data:
+            self.dead = True
+            return None
+        message = json.loads(data)
+        if "exited" in message:
+            self.exits[int(message["exited"])] = int(message["code"])
+        return message
+
+    def _died(self, what: str) -> ProcessFailed:
+        self.close()
+        self._stderr.seek(0)
+        tail = self._stderr.read()[-2000:].decode("utf-8", "replace").strip()
+        return ProcessFailed(f"{what}; its stderr:\n{tail}" if tail else what)
+
+    def close(self) -> None:
+        """Close the control socket: the zygote kills whatever it forked and exits."""
+        if self.owner != os.getpid():
+            return
+        self.sock.close()
+        try:
+            self.popen.wait(timeout=2.0)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait()
+
+
+_ZYGOTE: Optional[_Zygote] = None
+_ZYGOTE_LOCK = threading.Lock()
+
+
+def _zygote() -> _Zygote:
+    """The session's zygote, started on first use (and again if it died)."""
+    global _ZYGOTE
+    with _ZYGOTE_LOCK:
+        if _ZYGOTE is None or not _ZYGOTE.usable:
+            _ZYGOTE = _Zygote()
+        return _ZYGOTE
+
+
+@atexit.register
+def _close_zygote() -> None:
+    if _ZYGOTE is not None:
+        _ZYGOTE.close()
+
+
+def prestart(restart: bool = False) -> None:
+    """Start the zygote now (it imports the runtime once, ~0.2 s) rather than in the
+    first :class:`Cluster`; a notebook's setup cell may call it so that the first
+    experiment is as quick as the next ones.
+
+    The zygote runs the code it imported when it started: after editing paxos_edu's
+    sources (the "break it" exercises), call ``prestart(restart=True)`` -- processes of
+    running clusters are killed -- or use ``Cluster(launcher="spawn")``.
+    """
+    global _ZYGOTE
+    if restart:
+        with _ZYGOTE_LOCK:
+            if _ZYGOTE is not None:
+                _ZYGOTE.close()
+                _ZYGOTE = None
+    _zygote()
+
+
+def _zygote_main(fd: int) -> None:
+    """The fork server's loop (runs in the helper process, not in the notebook).
+
+    Requests come over the Unix socket ``fd``: JSON ``{"token", "argv", "cwd"}`` with
+    three file descriptors attached. Replies: ``{"spawned": token, "pid": pid}``; later
+    ``{"exited": pid, "code": code}`` (negative code: killed by that signal). When the
+    socket closes -- the cluster's Python process ended, even by SIGKILL -- every child
+    still alive is killed and the zygote exits.
+    """
+    import ctypes
+    import gc
+    import selectors
+
+    from . import (
+        cli,  # noqa: F401 -- the point: import the runtime once, before forking
+        runtime,  # noqa: F401
+    )
+
+    # Objects imported so far are never freed: keep the collector off them, so that a
+    # child's collections do not write to (and copy) the pages it shares with us.
+    gc.collect()
+    gc.freeze()
+    try:
+        libc: Any = ctypes.CDLL(None, use_errno=True)
+    except OSError:  # pragma: no cover -- not Linux
+        libc = None
+    ctl = socket.socket(fileno=fd)
+    wake_r, wake_w = socket.socketpair()
+    wake_r.setblocking(False)
+    wake_w.setblocking(False)
+    signal.set_wakeup_fd(wake_w.fileno(), warn_on_full_buffer=False)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda *_: None)  # handled below, as EOF
+    sel = selectors.DefaultSelector()
+    sel.register(ctl, selectors.EVENT_READ)
+    sel.register(wake_r, selectors.EVENT_READ)
+    children: set[int] = set()
+    me = os.getpid()
+
+    def reap() -> None:
+        while children:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            children.discard(pid)
+            notice = {"exited": pid, "code": os.waitstatus_to_exitcode(status)}
+            try:
+                ctl.send(json.dumps(notice).encode())
+            except OSError:
+                pass
+
+    running = True
+    while running:
+        for key, _ in sel.select():
+            if key.fileobj is wake_r:
+                try:
+                    while wake_r.recv(4096):
+                        pass
+                except OSError:
+                    pass
+                continue
+            try:
+                data, fds, _, _ = socket.recv_fds(ctl, 1 << 20, 8)
+            except OSError:
+                data, fds = b"", []
+            if not data:
+                running = False
+                break
+            request = json.loads(data)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            pid = os.fork()
+            if pid == 0:
+                _zygote_child(request, fds, me, libc, [sel, ctl, wake_r, wake_w])
+            for f in fds:
+                os.close(f)
+            children.add(pid)
+            ctl.send(json.dumps({"spawned": request["token"], "pid": pid}).encode())
+        reap()
+    for pid in list(children):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + 2.0
+    while children and time.monotonic() < deadline:
+        reap()
+        time.sleep(0.005)
+    os._exit(0)
+
+
+def _zygote_child(request: dict[str, Any], fds: list[int], parent: int, libc: Any,
+                  close: list[Any]) -> None:
+    """In the forked child: become ``python -m paxos_edu <argv>``; never returns."""
+    code: Any = 1
+    try:
+        os.setsid()
+        if libc is not None:
+            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the zygote
+        if os.getppid() != parent:  # the zygote died before prctl
+            os._exit(1)
+        signal.set_wakeup_fd(-1)
+        for sig in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        for resource in close:  # the zygote's selector and sockets
+            resource.close()
+        for target, f in enumerate(fds[:3]):
+            os.dup2(f, target)
+        for f in fds:
+            if f > 2:
+                os.close(f)
+        os.chdir(request["cwd"])
+        import random
+
+        random.seed()  # the module generator was copied from the zygote
+        from .cli import main
+
+        sys.argv = ["python -m paxos_edu", *request["argv"]]
+        code = main(request["argv"], prog="python -m paxos_edu")
+    except SystemExit as exc:
+        code = exc.code
+    except BaseException:  # noqa: BLE001 -- report anything, then leave
+        import traceback
+
+        traceback.print_exc()
+        code = 1
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:  # noqa: BLE001
+                pass
+        if code is None:
+            code = 0
+        elif not isinstance(code, int):
+            print(code, file=sys.stderr)
+            code = 1
+        os._exit(code)
+
+
+class _Proc:
+    """One role process of a cluster, whichever launcher started it."""
+
+    def __init__(self, role: str, id: int, pid: int, *, popen: Optional[subprocess.Popen[bytes]],
+                 zygote: Optional[_Zygote], stdin: Optional[int], stderr_path: Path) -> None:
+        self.role = role
+        self.id = id
+        self.pid = pid
+        self.popen = popen
+        self.zygote = zygote
+        self.stdin = stdin  # write end of a client's stdin pipe (non-blocking), else None
+        self.pending = bytearray()  # submitted bytes that did not fit in the pipe yet
+        self.submitted = 0  # values given to submit()
+        self.stderr_path = stderr_path
+        self.state = "running"  # running | paused | killed | stopped | exited
+        self.returncode: Optional[int] = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.role}{self.id}"
+
+    def poll(self) -> Optional[int]:
+        if self.returncode is None:
+            if self.popen is not None:
+                self.returncode = self.popen.poll()
+            elif self.zygote is not None:
+                self.zygote.poll()
+                self.returncode = self.zygote.exits.get(self.pid)
+                if self.returncode is None and self.zygote.dead:
+                    # Nobody reports this child's exit any more; it died with the
+                    # zygote (PR_SET_PDEATHSIG) unless it still answers.
+                    import psutil
+
+                    try:
+                        gone = psutil.Process(self.pid).status() == psutil.STATUS_ZOMBIE
+                    except psutil.NoSuchProcess:
+                        gone = True
+                    if gone:
+                        self.returncode = -signal.SIGKILL
+        return self.returncode
+
+    @property
+    def alive(self) -> bool:
+        return self.poll() is None
+
+    def signal(self, sig: int) -> None:
+        """Send ``sig`` to this process (by PID) unless it has already exited."""
+        if self.alive:
+            try:
+                os.kill(self.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def wait(self, timeout: float) -> Optional[int]:
+        deadline = time.monotonic() + timeout
+        while self.poll() is None and time.monotonic() < deadline:
+            if self.popen is not None:
+                try:
+                    self.popen.wait(timeout=min(_POLL * 5, max(deadline - time.monotonic(), 0)))
+                except subprocess.TimeoutExpired:
+                    pass
+            else:
+                time.sleep(_POLL)
+        return self.returncode
+
+    def stderr_tail(self, limit: int = 1500) -> str:
+        try:
+            text = self.stderr_path.read_bytes()[-limit:].decode("utf-8", "replace")
+        except OSError:
+            return ""
+        return text.strip()
+
+    def close_stdin(self) -> None:
+        if self.stdin is not None:
+            try:
+                os.close(self.stdin)
+            except OSError:
+                pass
+            self.stdin = None
+
+    def push(self) -> None:
+        """Write as much of :attr:`pending` as the pipe takes, never blocking."""
+        while self.pending and self.stdin is not None:
+            try:
+                written = os.write(self.stdin, self.pending)
+            except BlockingIOError:
+                return
+            except BrokenPipeError:
+                self.pending.clear()
+                return
+            del self.pending[:written]
+
+
+def _kill_all(procs: list[_Proc]) -> None:
+    """Finalizer (garbage collection, interpreter exit): SIGKILL every live child by PID."""
+    for proc in procs:
+        proc.close_stdin()
+        try:
+            proc.poll()
+        except Exception:  # noqa: BLE001 -- at interpreter exit anything may be gone
+            pass
+        if proc.returncode is None:
+            try:
+                os.kill(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+    for proc in procs:
+        if proc.popen is not None:
+            try:
+                proc.popen.wait(timeout=1.0)
+            except subprocess.TimeoutExpired:  # pragma: no cover
+                pass
+
+
+class _RunDir:
+    """Owner of a temporary run directory: removed when the last holder (the cluster, or
+    a :class:`Run` loaded from it) is garbage collected, or on :meth:`remove`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._finalizer = weakref.finalize(self, shutil.rmtree, str(path), ignore_errors=True)
+
+    def remove(self) -> None:
+        self._finalizer()
+
+
+# ====================================================================== progress of learners
+
+
+@dataclass
+class _Deliveries:
+    """What one learner delivered so far, per client, read incrementally from its log."""
+
+    path: Path
+    offset: int = 0
+    tail: bytes = b""
+    by_client: dict[int, int] = field(default_factory=dict)
+    total: int = 0
+
+    def update(self) -> None:
+        try:
+            size = os.stat(self.path).st_size
+        except FileNotFoundError:
+            return
+        if size < self.offset:  # a new life of this learner truncated its log
+            self.offset, self.tail, self.by_client, self.total = 0, b"", {}, 0
+        if size == self.offset:
+            return
+        with open(self.path, "rb") as f:
+            f.seek(self.offset)
+            data = f.read(size - self.offset)
+        self.offset += len(data)
+        lines = (self.tail + data).split(b"\n")
+        self.tail = lines.pop()
+        by_client = self.by_client
+        for line in lines:
+            if b'"event":"deliver"' not in line:
+                continue
+            start = line.find(b'"client":') + 9
+            client = int(line[start : line.index(b",", start)])
+            by_client[client] = by_client.get(client, 0) + 1
+            self.total += 1
+
+
+# ====================================================================== the cluster
+
+
+class Cluster:
+    """A real Paxos cluster on this host: one operating-system process per role instance.
+
+    Processes start when the cluster is created (like :class:`subprocess.Popen`); use it
+    as a context manager, or call :meth:`stop` yourself.
+
+    Args:
+        acceptors, proposers, learners, clients: how many of each to start, with ids
+            1, 2, ...
+        loss: probability that a process drops a datagram it receives.
+        timeout: retry timeout of proposers and clients, seconds (default 0.1).
+        seed: seed of the processes' random generators (loss, backoff); None: random.
+        log_dir: run directory; None uses a temporary one, removed when both the
+            cluster and any :class:`Run` loaded from it are garbage collected (or on
+            :meth:`cleanup`). An existing directory must not hold files of another run
+            unless ``overwrite``.
+        trace: ``"values"`` (default) or ``"messages"`` to log every datagram (small runs).
+        mode, batch, window, secret: protocol settings (see :data:`paxos_edu.config.SETTINGS`).
+        bugs: deliberate mistakes to switch on, e.g. ``["forget-promise"]``.
+        acceptor_count: acceptors the quorum counts (default: ``acceptors``); e.g.
+            ``acceptors=1, acceptor_count=3`` runs one of three acceptors: no quorum.
+        launcher: ``"fork"`` (default, fast: see the module docstring) or ``"spawn"``
+            (each process runs ``python -m paxos_edu``).
+        overwrite: delete the run files already in ``log_dir``.
+
+    Attributes:
+        path: the run directory. config: the :class:`~paxos_edu.config.Config` written
+        to ``path / "paxos.conf"``. startup_s: seconds from creation to all processes ready.
+    """
+
+    def __init__(
+        self,
+        acceptors: int = 3,
+        proposers: int = 2,
+        learners: int = 2,
+        clients: int = 2,
+        loss: float = 0.0,
+        timeout: Optional[float] = None,
+        seed: Optional[int] = None,
+        log_dir: str | os.PathLike[str] | None = None,
+        trace: str = "values",
+        mode: Optional[str] = None,
+        batch: Optional[int] = None,
+        window: Optional[int] = None,
+        secret: Optional[str] = None,
+        bugs: Iterable[str] | str | None = None,
+        *,
+        acceptor_count: Optional[int] = None,
+        launcher: str = "fork",
+        overwrite: bool = False,
+    ) -> None:
+        started = time.perf_counter()
+        counts = {"acceptor": acceptors, "proposer": proposers, "learner": learners,
+                  "client": clients}
+        for role, n in counts.items():
+            if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= 64:
+                raise UsageError(f"{role}s must be an integer 0..64, not {n!r}")
+        if trace not in ("values", "messages"):
+            raise UsageError(f"trace must be 'values' or 'messages', not {trace!r}")
+        if launcher not in LAUNCHERS:
+            raise UsageError(f"launcher must be one of {', '.join(LAUNCHERS)}, not {launcher!r}")
+        self._zygote = _zygote() if launcher == "fork" else None  # imports while we prepare
+        self.launcher = launcher
+        self.trace = trace
+        self._bugs = _bug_names(bugs)
+        settings = {"loss": loss, "timeout": timeout, "seed": seed, "mode": mode,
+                    "batch": batch, "window": window, "secret": secret,
+                    "acceptor_count": acceptor_count if acceptor_count is not None
+                    else max(acceptors, 1)}
+        self.config = Config(free_multicast_addresses()).replace(
+            **{k: v for k, v in settings.items() if v is not None})
+        self._procs: list[_Proc] = []  # every life of every process, in start order
+        self._finalizer = weakref.finalize(self, _kill_all, self._procs)
+        self._stopped = False
+        self._run: Optional[Run] = None
+        if log_dir is None:
+            self.path = Path(tempfile.mkdtemp(prefix="paxos_edu-run-"))
+            self._dir: Optional[_RunDir] = _RunDir(self.path)
+        else:
+            self.path = Path(log_dir).resolve()
+            _prepare_dir(self.path, overwrite)
+            self._dir = None
+        self.config_path = self.path / CONFIG_NAME
+        self.config_path.write_text(self.config.to_text())
+        try:
+            first = [(r, i) for r in ("acceptor", "learner") for i in range(1, counts[r] + 1)]
+            then = [(r, i) for r in ("proposer", "client") for i in range(1, counts[r] + 1)]
+            self._await_ready([self._launch(r, i) for r, i in first])
+            self._await_ready([self._launch(r, i) for r, i in then])
+        except BaseException:
+            self._finalizer()
+            raise
+        self.startup_s = time.perf_counter() - started
+
+    # ------------------------------------------------------------------ processes
+
+    def _launch(self, role: str, id: int) -> _Proc:
+        argv = [role, str(id), str(self.config_path), "--log-dir", str(self.path),
+                "--trace", self.trace]
+        if self._bugs:
+            argv += ["--bugs", ",".join(self._bugs)]
+        stderr_path = self.path / f"{role}{id}.stderr"
+        for stale in (f"{role}{id}.jsonl",):  # readiness is this file's first line
+            (self.path / stale).unlink(missing_ok=True)
+        err = os.open(stderr_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        null = os.open(os.devnull, os.O_RDWR)
+        write_end: Optional[int] = None
+        try:
+            if role == "client":
+                read_end, write_end = os.pipe()
+                try:
+                    fcntl.fcntl(write_end, _F_SETPIPE_SZ, _PIPE_SIZE)
+                except OSError:
+                    pass  # the default 64 KiB will do
+                os.set_blocking(write_end, False)
+                os.set_inheritable(write_end, False)
+                stdin = read_end
+            else:
+                stdin = null
+            if self._zygote is not None:
+                popen = None
+                pid = self._zygote.spawn(argv, [stdin, null, err], str(self.path))
+            else:
+                popen = subprocess.Popen(
+                    [sys.executable, "-m", "paxos_edu", *argv], stdin=stdin, stdout=null,
+                    stderr=err, cwd=self.path, env=_child_env(), start_new_session=True,
+                    close_fds=True,
+                )
+                pid = popen.pid
+        except BaseException:
+            if write_end is not None:
+                os.close(write_end)
+            raise
+        finally:
+            if role == "client":
+                os.close(stdin)
+            os.close(null)
+            os.close(err)
+        proc = _Proc(role, id, pid, popen=popen, zygote=self._zygote, stdin=write_end,
+                     stderr_path=stderr_path)
+        self._procs.append(proc)
+        return proc
+
+    def _await_ready(self, procs: list[_Proc], timeout: float = READY_TIMEOUT) -> None:
+        """Until each process wrote its ``start`` record (it has joined its groups)."""
+        waiting = list(procs)
+        deadline = time.monotonic() + timeout
+        while waiting:
+            for proc in list(waiting):
+                log = self.path / f"{proc.name}.jsonl"
+                try:
+                    if log.stat().st_size > 0:
+                        waiting.remove(proc)
+                        continue
+                except FileNotFoundError:
+                    pass
+                if not proc.alive:
+                    raise self._failure(proc, "exited while starting")
+            if waiting and time.monotonic() > deadline:
+                names = ", ".join(p.name for p in waiting)
+                raise ProcessFailed(f"not ready after {timeout:g} s: {names}")
+            if waiting:
+                time.sleep(_POLL)
+
+    def _failure(self, proc: _Proc, what: str) -> ProcessFailed:
+        tail = proc.stderr_tail()
+        code = proc.poll()
+        how = f" (exit code {code})" if code is not None and code >= 0 else (
+            f" (signal {-code})" if code is not None else "")
+        message = f"{proc.role} {proc.id} (pid {proc.pid}) {what}{how}"
+        if tail:
+            message += f"; its stderr ({proc.stderr_path.name}):\n{tail}"
+        return ProcessFailed(message)
+
+    def _current(self, role: str, id: int) -> Optional[_Proc]:
+        for proc in reversed(self._procs):
+            if proc.role == role and proc.id == id:
+                return proc
+        return None
+
+    def _get(self, role: str, id: int) -> _Proc:
+        if role not in ROLES:
+            raise UsageError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+        proc = self._current(role, id)
+        if proc is None:
+            ids = sorted({p.id for p in self._procs if p.role == role})
+            raise UsageError(f"no {role} {id} in this cluster ({role} ids: {ids or 'none'})")
+        return proc
+
+    def _check_running(self) -> None:
+        if self._stopped:
+            raise UsageError("the cluster is stopped; create a new Cluster")
+
+    def _unexpected_exits(self) -> list[_Proc]:
+        """Current processes that exited although nobody stopped or killed them (a client
+        whose stdin was closed may exit 0: that is its normal end)."""
+        out = []
+        for proc in self._procs:
+            if proc is not self._current(proc.role, proc.id) or proc.state != "running":
+                continue
+            code = proc.poll()
+            if code is None:
+                continue
+            if proc.role == "client" and code == 0 and proc.stdin is None:
+                proc.state = "exited"
+                continue
+            out.append(proc)
+        return out
+
+    def _raise_unexpected(self) -> None:
+        failed = self._unexpected_exits()
+        if failed:
+            for proc in failed:
+                proc.state = "exited"
+            raise ProcessFailed("\n".join(str(self._failure(p, "exited unexpectedly"))
+                                          for p in failed))
+
+    # ------------------------------------------------------------------ feeding values
+
+    def submit(self, client_id: int, values: Iterable[str | int] | str) -> int:
+        """Have client ``client_id`` submit ``values`` (a string is one value).
+
+        Values are text, one line each, non-blank, at most the codec's value size
+        (16 KiB of UTF-8); integers are written in decimal. Nothing is sent when one is
+        invalid. Never blocks: what the client's stdin pipe does not take yet is kept and
+        pushed by later calls (:meth:`wait` keeps pushing).
+
+        Returns:
+            The number of values submitted.
+
+        Raises:
+            UsageError: unknown client, a client that was stopped or killed or whose
+                stdin was closed, or an invalid value (naming its position).
+        """
+        self._check_running()
+        proc = self._get("client", client_id)
+        if proc.stdin is None or proc.state != "running":
+            raise UsageError(f"client {client_id} takes no more values (it is {proc.state}"
+                             f"{', stdin closed' if proc.stdin is None else ''})")
+        if isinstance(values, (str, int)):
+            values = [values]
+        lines = []
+        for i, value in enumerate(values):
+            lines.append(_check_value(value, i))
+        if not lines:
+            return 0
+        self._raise_unexpected()
+        proc.pending += ("\n".join(lines) + "\n").encode("utf-8")
+        proc.submitted += len(lines)
+        proc.push()
+        return len(lines)
+
+    def close_clients(self, timeout: float = 5.0) -> None:
+        """Close every client's stdin, after pushing what is still buffered (up to
+        ``timeout`` s); each client then exits 0 once all its values are decided."""
+        deadline = time.monotonic() + timeout
+        for proc in self._procs:
+            while proc.pending and proc.stdin is not None and proc.alive:
+                proc.push()
+                if time.monotonic() > deadline:
+                    break
+                if proc.pending:
+                    time.sleep(_POLL)
+            proc.close_stdin()
+
+    def _push_all(self) -> None:
+        for proc in self._procs:
+            if proc.pending:
+                proc.push()
+
+    # ------------------------------------------------------------------ waiting
+
+    def _live(self, role: str) -> list[_Proc]:
+        return [p for p in self._procs if p.role == role and p is self._current(role, p.id)
+                and p.state in ("running", "paused") and p.alive]
+
+    def _targets(self) -> dict[int, int]:
+        """Values each learner must deliver, per client: everything submitted through a
+        client that was not killed (a killed client's values may be lost with it)."""
+        out: dict[int, int] = {}
+        for proc in self._procs:
+            if proc.role == "client" and proc.state != "killed":
+                out[proc.id] = out.get(proc.id, 0) + proc.submitted
+        return out
+
+    def _deliveries(self) -> dict[int, _Deliveries]:
+        cache: dict[int, _Deliveries] = self.__dict__.setdefault("_delivery_cache", {})
+        for proc in self._live("learner"):
+            d = cache.get(proc.id)
+            if d is None:
+                d = cache[proc.id] = _Deliveries(self.path / f"{proc.name}.jsonl")
+            d.update()
+        return {p.id: cache[p.id] for p in self._live("learner")}
+
+    def ids(self, role: str) -> list[int]:
+        """Ids of the ``role`` processes running (or paused) now, in start order."""
+        if role not in ROLES:
+            raise UsageError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+        return [p.id for p in self._live(role)]
+
+    def progress(self) -> dict[int, tuple[int, int]]:
+        """``{learner id: (values delivered that count, values expected)}`` for each
+        live learner."""
+        targets = self._targets()
+        expected = sum(targets.values())
+        return {
+            lid: (sum(min(d.by_client.get(c, 0), n) for c, n in targets.items()), expected)
+            for lid, d in self._deliveries().items()
+        }
+
+    def wait(self, timeout: float = 30.0, progress: bool = False) -> float:
+        """Block until every live learner delivered every submitted value.
+
+        Args:
+            timeout: seconds before giving up.
+            progress: show a progress bar (``tqdm.auto``: a widget in a notebook, text in
+                a terminal) counting values delivered by the live learners.
+
+        Returns:
+            Seconds waited.
+
+        Raises:
+            ClusterTimeout: (a :class:`TimeoutError`) naming each learner that is behind,
+                by how many values of which client, and which roles are down.
+            ProcessFailed: a process exited on its own (its stderr is in the message).
+
+        A KeyboardInterrupt (a notebook's "interrupt kernel") stops the cluster -- its
+        logs stay readable in :attr:`run` -- and propagates.
+        """
+        self._check_running()
+        started = time.monotonic()
+        deadline = started + timeout
+        bar = None
+        try:
+            while True:
+                self._push_all()
+                state = self.progress()
+                self._raise_unexpected()  # after progress(): a learner found dead there
+                done = sum(d for d, _ in state.values())
+                total = sum(e for _, e in state.values())
+                if progress and bar is None:
+                    from tqdm.auto import tqdm
+
+                    bar = tqdm(total=total, desc="values learned", unit="value", leave=True)
+                if bar is not None:
+                    bar.total = total
+                    bar.update(done - bar.n)
+                if done >= total:
+                    return time.monotonic() - started
+                if time.monotonic() >= deadline:
+                    raise ClusterTimeout(self._behind(timeout))
+                time.sleep(_POLL)
+        except KeyboardInterrupt:
+            self.stop(timeout=1.0)
+            raise
+        finally:
+            if bar is not None:
+                bar.close()
+
+    def _behind(self, timeout: float) -> str:
+        targets = self._targets()
+        expected = sum(targets.values())
+        lines = [f"wait(timeout={timeout:g}): not every value learned after {timeout:g} s"]
+        for lid, d in self._deliveries().items():
+            missing = {c: n - d.by_client.get(c, 0) for c, n in targets.items()
+                       if d.by_client.get(c, 0) < n}
+            if missing:
+                got = expected - sum(missing.values())
+                paused = " (paused)" if self._current("learner", lid).state == "paused" else ""
+                per = ", ".join(f"client {c}: {n}" for c, n in sorted(missing.items()))
+                lines.append(f"  learner {lid}{paused} has {got} of {expected} values, "
+                             f"{sum(missing.values())} behind ({per})")
+        up = {r: len([p for p in self._live(r) if p.state == "running"]) for r in ROLES}
+        quorum = self.config.quorum
+        summary = (f"  running: {up['acceptor']} acceptors (a quorum is {quorum} of "
+                   f"{self.config.acceptor_count}), {up['proposer']} proposers, "
+                   f"{up['learner']} learners, {up['client']} clients")
+        lines.append(summary)
+        if up["acceptor"] < quorum:
+            lines.append("  no quorum of acceptors is running: nothing more can be decided")
+        if up["proposer"] == 0:
+            lines.append("  no proposer is running: nothing more can be decided")
+        return "\n".join(lines)
+
+    # ------------------------------------------------------------------ breaking things
+
+    def kill(self, role: str, id: int) -> None:
+        """Crash-stop ``role`` ``id`` with SIGKILL (no flush, no ``stop`` record)."""
+        self._check_running()
+        proc = self._get(role, id)
+        if not proc.alive:
+            raise UsageError(f"{role} {id} is not running ({proc.state})")
+        proc.close_stdin()
+        proc.signal(signal.SIGKILL)
+        proc.state = "killed"
+        proc.wait(2.0)
+
+    def pause(self, role: str, id: int) -> None:
+        """Freeze ``role`` ``id`` (SIGSTOP): it neither sends nor receives until resumed;
+        datagrams sent to it meanwhile pile up in (and may overflow) its socket buffers."""
+        self._check_running()
+        proc = self._get(role, id)
+        if proc.state != "running" or not proc.alive:
+            raise UsageError(f"{role} {id} is not running ({proc.state})")
+        proc.signal(signal.SIGSTOP)
+        proc.state = "paused"
+
+    def resume(self, role: str, id: int) -> None:
+        """Let a paused process go on (SIGCONT)."""
+        self._check_running()
+        proc = self._get(role, id)
+        if proc.state != "paused":
+            raise UsageError(f"{role} {id} is not paused ({proc.state})")
+        proc.signal(signal.SIGCONT)
+        proc.state = "running"
+
+    def start(self, role: str, id: int) -> None:
+        """Start a new process ``role`` ``id`` that joins the running cluster; a learner
+        catches up from the first value on.
+
+        A learner may also be restarted under the id of a dead one (its logs begin a new
+        life). Acceptors, proposers and clients may not: an acceptor keeps its promises
+        in memory only, a proposer would reuse its old round numbers, a client its old
+        file -- give the newcomer a fresh id instead (an acceptor id must stay within
+        ``acceptor_count``, which fixes the quorum).
+        """
+        self._check_running()
+        if role not in ROLES:
+            raise UsageError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+        if isinstance(id, bool) or not isinstance(id, int) or not 0 <= id <= 65535:
+            raise UsageError(f"id must be an integer 0..65535, not {id!r}")
+        old = self._current(role, id)
+        if old is not None and old.alive and old.state in ("running", "paused"):
+            raise UsageError(f"{role} {id} is already running")
+        if old is not None and role != "learner":
+            why = {"acceptor": "it would forget its promises (unsafe)",
+                   "proposer": "it would reuse its round numbers (unsafe)",
+                   "client": "it would overwrite its prop file"}[role]
+            raise UsageError(f"{role} {id} already ran in this cluster: restarting it, {why}; "
+                             "use a new id")
+        if role == "acceptor" and id > self.config.acceptor_count:
+            raise UsageError(f"acceptor {id} is beyond acceptor_count "
+                             f"{self.config.acceptor_count} (the quorum would be wrong)")
+        if old is not None:
+            self.__dict__.get("_delivery_cache", {}).pop(id, None)
+        self._await_ready([self._launch(role, id)])
+
+    # ------------------------------------------------------------------ stopping
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
+        """Stop every process: SIGTERM (each flushes its logs and writes counters), then
+        SIGKILL for any still running after ``timeout`` s. Idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
+        live = [p for p in self._procs if p.alive]
+        for proc in self._procs:
+            proc.close_stdin()
+        for proc in live:
+            proc.signal(signal.SIGTERM)
+            if proc.state == "paused":
+                proc.signal(signal.SIGCONT)
+        deadline = time.monotonic() + timeout
+        for proc in live:
+            proc.wait(max(deadline - time.monotonic(), 0.0))
+            if proc.state in ("running", "paused"):
+                proc.state = "stopped"
+        for proc in live:
+            if proc.alive:
+                proc.signal(signal.SIGKILL)
+                proc.wait(1.0)
+        self._finalizer()
+
+    def cleanup(self) -> None:
+        """Stop and delete the temporary run directory now (a :class:`Run` loaded from it
+        keeps its tables, but :attr:`Run.events` can no longer be read)."""
+        self.stop()
+        if self._dir is not None:
+            self._dir.remove()
+
+    def __enter__(self) -> Cluster:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ results
+
+    @property
+    def run(self) -> Run:
+        """The run as pandas tables (:func:`~paxos_edu.runlog.load_run` of :attr:`path`).
+
+        Reading it stops the cluster first, so that every log is flushed and complete.
+        It stays readable after the ``with`` block; a temporary directory lives as long
+        as the returned :class:`Run` does.
+        """
+        if self._run is None:
+            from .runlog import load_run
+
+            self.stop()
+            run = load_run(self.path)
+            run._run_dir = self._dir  # type: ignore[attr-defined] -- keeps a temp dir alive
+            self._run = run
+        return self._run
+
+    @property
+    def processes(self) -> pd.DataFrame:
+        """One row per process life: ``role``, ``id``, ``pid``, ``alive``, ``state``
+        (running / paused / killed / stopped / exited), ``returncode``, ``rss_mb``."""
+        import pandas as pd
+        import psutil
+
+        rows = []
+        for proc in self._procs:
+            alive = proc.alive
+            rss = float("nan")
+            if alive:
+                try:
+                    rss = psutil.Process(proc.pid).memory_info().rss / 2**20
+                except psutil.Error:
+                    pass
+            state = proc.state if alive or proc.state != "running" else "exited"
+            rows.append((proc.role, proc.id, proc.pid, alive, state, proc.returncode, rss))
+        return pd.DataFrame(rows, columns=["role", "id", "pid", "alive", "state",
+                                           "returncode", "rss_mb"])
+
+    @property
+    def pids(self) -> list[int]:
+        """PIDs of every process this cluster started (dead ones included)."""
+        return [p.pid for p in self._procs]
+
+    def __repr__(self) -> str:
+        state = "stopped" if self._stopped else "running"
+        counts = ", ".join(f"{len(self._live(r))} {r}s" for r in ROLES)
+        submitted = sum(self._targets().values())
+        return f"<Cluster {state} at {str(self.path)!r}: {counts}; {submitted} values submitted>"
+
+
+# ====================================================================== helpers
+
+
+def _check_value(value: Any, index: int) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise UsageError(f"value #{index} {value!r}: values are text (str) or integers")
+    text = str(value)
+    if "\n" in text or "\r" in text:
+        raise UsageError(f"value #{index} {text[:40]!r}: a value is one line (no newline)")
+    if not text.strip():
+        raise UsageError(f"value #{index} {text!r}: blank values are skipped by clients")
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise UsageError(f"value #{index} {text[:40]!r}: not encodable as UTF-8") from None
+    if size > MAX_VALUE_BYTES:
+        raise UsageError(f"value #{index}: {size} bytes exceeds the limit of {MAX_VALUE_BYTES}")
+    return text
+
+
+def _bug_names(bugs: Iterable[str] | str | None) -> list[str]:
+    from .bugs import parse_bugs
+
+    if not bugs:
+        return []
+    try:
+        return sorted(b.value for b in parse_bugs(bugs))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _prepare_dir(path: Path, overwrite: bool) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    ours = [p for p in path.iterdir() if p.is_file() and
+            (p.name == CONFIG_NAME or p.name.startswith(_RUN_FILES))]
+    if ours and not overwrite:
+        raise UsageError(f"{path} already holds a run ({ours[0].name}, ...); choose an empty "
+                         "directory or pass overwrite=True (--overwrite)")
+    for p in ours:
+        p.unlink()
+
+
+__all__ = ["CONFIG_NAME", "Cluster", "ClusterTimeout", "ProcessFailed", "prestart"]

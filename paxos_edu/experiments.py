@@ -1,0 +1,661 @@
+"""The experiments the notebooks run, as plain functions: one dict of parameters in, one
+result out, on the simulator (fast, deterministic) or on a real cluster of processes.
+
+:func:`run_experiment` is the one entry point; the widgets of :mod:`paxos_edu.widgets`
+only collect its parameters and draw its result. The scenario helpers
+(:func:`run_duel`, :func:`run_failures`, :func:`run_catchup`) fill in the parameters of
+one lesson and call it; :func:`sweep` calls it over a grid.
+
+A simulation is read back like a real run: :func:`simulate` steps a
+:class:`~paxos_edu.sim.Simulation` one event at a time, notes when each value was
+submitted and delivered (virtual seconds), and returns a :class:`SimRun` -- a
+:class:`~paxos_edu.runlog.Run` with the same tables, checks and metrics, plus the
+simulator's exact trace for the pictures.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Optional
+
+import pandas as pd
+
+from .checks import COMPLETENESS, CheckReport
+from .errors import UsageError
+from .rounds import format_round
+from .runlog import MESSAGE_COLUMNS, Metrics, Run
+from .sim import SimResult, Simulation
+
+Progress = Callable[[int, int], None]
+"""``progress(done, total)``: values delivered by the slowest live learner, out of all."""
+
+GROUP_OF_KIND = {
+    "SUBMIT": "proposers", "ACK": "clients", "PHASE1A": "acceptors", "PHASE2A": "acceptors",
+    "PHASE1B": "proposers", "NACK": "proposers", "PHASE2B": "learners", "DECISION": "learners",
+    "CATCHUP": "learners", "HEARTBEAT": "learners",
+}  # fmt: skip
+"""The multicast group each kind of message is sent to (see :mod:`paxos_edu.messages`)."""
+
+DEFAULTS: dict[str, Any] = {
+    "backend": "real",  # "real": processes over multicast (paxos_edu.cluster); "sim"
+    "acceptors": 3,
+    "proposers": 2,
+    "learners": 2,
+    "clients": 2,
+    "values": 20,  # per client
+    "loss": 0.0,
+    "timeout": 0.1,
+    "mode": "multi",
+    "batch": None,  # values per instance at most (None: the protocol's default)
+    "window": None,  # instances in flight at most (None: the protocol's default)
+    "seed": 1,
+    "until": 30.0,  # give up after this many seconds (virtual for the simulator)
+    "backoff": True,
+    "delay": (0.0005, 0.002),  # simulator only: one-way delay range (s)
+    "actions": (),  # (at, "crash" | "start", role, id), e.g. (0.05, "crash", "acceptor", 1)
+    "trace": "values",  # real backend: "messages" logs every datagram (small runs)
+}
+"""Parameters of :func:`run_experiment` and their defaults."""
+
+
+# ---------------------------------------------------------------------- simulator runs
+
+
+@dataclass(eq=False)
+class SimRun(Run):
+    """A simulation read back as a :class:`~paxos_edu.runlog.Run` (virtual seconds).
+
+    Besides the Run's tables: ``result`` (the :class:`~paxos_edu.sim.SimResult`), ``sim``
+    (the simulation itself, to keep stepping) and :attr:`trace` (the exact message
+    trace, which :mod:`paxos_edu.viz` prefers to the ``messages`` table). ``instance`` in
+    ``learned`` is unknown (NA): the simulator does not record it.
+    """
+
+    result: Optional[SimResult] = None
+    sim: Optional[Simulation] = None
+
+    @property
+    def trace(self) -> list:
+        return self.result.trace if self.result is not None else []
+
+    def metrics(self, bin_s: float | None = None) -> Metrics:
+        if bin_s is not None:
+            return super().metrics(bin_s)
+        if "_metrics" not in self.__dict__:
+            self.__dict__["_metrics"] = super().metrics()
+        return self.__dict__["_metrics"]
+
+
+def _next_event_time(sim: Simulation) -> Optional[float]:
+    # The simulator has no public peek; its queue is ordered by (time, seq).
+    queue = sim._queue
+    return queue[0][0] if queue else None
+
+
+def _all_delivered(sim: Simulation) -> bool:
+    wanted = len(sim.proposed)
+    for (role, i), proc in sim.processes.items():
+        if not proc.alive:
+            continue
+        if role == "learner" and len(sim.delivered[i]) < wanted:
+            return False
+        if role == "client" and (proc.obj.unacked or proc.obj.queue):
+            return False
+    return True
+
+
+def simulate(
+    sim: Simulation,
+    *,
+    until: float = 30.0,
+    not_before: float = 0.0,
+    progress: Optional[Progress] = None,
+) -> SimRun:
+    """Run ``sim`` to ``until`` (virtual s) or until every value is delivered everywhere
+    (but not before ``not_before``, the time of the last scheduled action), recording when
+    each value was submitted and delivered."""
+    submitted: list[float] = []
+    delivered: dict[int, list[float]] = {}
+
+    def sample() -> None:
+        now = sim.now
+        submitted.extend([now] * (len(sim.proposed) - len(submitted)))
+        for lid, subs in sim.delivered.items():
+            times = delivered.setdefault(lid, [])
+            times.extend([now] * (len(subs) - len(times)))
+
+    sample()
+    steps = 0
+    while True:
+        due = _next_event_time(sim)
+        if due is None or due > until:
+            break
+        sim.step()
+        sample()
+        steps += 1
+        if progress is not None and steps % 500 == 0:
+            _report(sim, progress)
+        if sim.now >= not_before and _all_delivered(sim):
+            break
+    if progress is not None:
+        _report(sim, progress)
+    return _sim_run(sim, submitted, delivered)
+
+
+def _report(sim: Simulation, progress: Progress) -> None:
+    live = [i for (r, i), p in sim.processes.items() if r == "learner" and p.alive]
+    done = min((len(sim.delivered[i]) for i in live), default=0)
+    progress(done, len(sim.proposed))
+
+
+def _sim_run(sim: Simulation, submitted: list[float], delivered: dict[int, list[float]]) -> SimRun:
+    result = sim.result()
+    proposed = pd.DataFrame(
+        [(s.client, s.session, s.seq, s.value, t) for s, t in zip(sim.proposed, submitted)],
+        columns=["client", "session", "seq", "value", "time"])  # fmt: skip
+    proposed = proposed.astype(
+        {"client": "int64", "session": "int64", "seq": "int64", "time": "float64"}
+    )
+    rows = [
+        (lid, pos, s.value, s.client, s.session, s.seq, t)
+        for lid, subs in sorted(sim.delivered.items())
+        for pos, (s, t) in enumerate(zip(subs, delivered.get(lid, [])))
+    ]
+    learned = pd.DataFrame(
+        rows, columns=["learner", "position", "value", "client", "session", "seq", "time"]
+    )
+    learned.insert(2, "instance", pd.array([pd.NA] * len(learned), dtype="Int64"))
+    learned = learned.astype(
+        {
+            "learner": "int64",
+            "position": "int64",
+            "client": "Int64",
+            "session": "Int64",
+            "seq": "Int64",
+            "time": "float64",
+        }
+    )
+    notes = pd.DataFrame(
+        [(t, p, p.rstrip("0123456789"), int(p[len(p.rstrip("0123456789")):]), ev, dict(f))
+         for t, p, ev, f in sim.notes],
+        columns=["time", "process", "role", "id", "note", "fields"])  # fmt: skip
+    procs = []
+    for (role, i), proc in sorted(sim.processes.items()):
+        name = proc.name
+        started = notes[(notes["process"] == name) & (notes["note"] == "start")]["time"]
+        crashed = notes[(notes["process"] == name) & (notes["note"] == "crash")]["time"]
+        procs.append(
+            (
+                name,
+                role,
+                i,
+                pd.NA,
+                "messages",
+                getattr(proc.obj, "session", pd.NA),
+                float(started.iloc[-1]) if len(started) else 0.0,
+                float(crashed.iloc[-1]) if len(crashed) else sim.now,
+                proc.alive,
+            )
+        )
+    processes = pd.DataFrame(
+        procs,
+        columns=["process", "role", "id", "pid", "trace", "session", "started", "ended", "stopped"],
+    )
+    for col in ("pid", "session"):
+        processes[col] = pd.array(processes[col].tolist(), dtype="Int64")
+    learners = sorted(i for r, i in sim.processes if r == "learner")
+    return SimRun(
+        path=Path(f"<simulation seed={sim.seed}>"), proposed=proposed, learned=learned,
+        messages=run_messages(result.trace),
+        counters=pd.DataFrame(columns=["process", "role", "id"]), processes=processes,
+        notes=notes, learners=learners,
+        clients=sorted(i for r, i in sim.processes if r == "client"),
+        live_learners=result.live_learners, has_identities=True, log_paths=[],
+        result=result, sim=sim,
+    )  # fmt: skip
+
+
+def datagram_numbers(rows: Iterable[tuple]) -> list[int]:
+    """Number the datagrams of trace rows ``(event, time, sender, receiver, kind, instance,
+    round)``: the ``sent`` copies of one multicast -- same time, sender, kind, instance and
+    round, each to another receiver -- share a number; every other row has its own. A
+    copy lost on the way is logged right after its send and does not split the multicast.
+    """
+    numbers: list[int] = []
+    n = group = -1
+    current: Optional[tuple] = None
+    heard: set[Any] = set()
+    for event, time_, sender, receiver, kind, instance, rnd in rows:
+        key = (time_, sender, kind, instance, rnd)
+        n += 1
+        if event != "sent":
+            numbers.append(n)
+            current = current if key == current else None
+        elif key == current and receiver not in heard:
+            heard.add(receiver)
+            numbers.append(group)
+        else:
+            group, current, heard = n, key, {receiver}
+            numbers.append(n)
+    return numbers
+
+
+def run_messages(trace: Iterable) -> pd.DataFrame:
+    """A simulator trace as a Run's ``messages`` table: one ``sent`` row per datagram (the
+    copies of one multicast merged), ``received`` / ``dropped`` rows at the receiver."""
+    trace = list(trace)
+    numbers = datagram_numbers(
+        (r.event, r.time, r.sender, r.receiver, r.kind, r.instance, r.rnd) for r in trace
+    )
+    rows = []
+    last = -1
+    for r, number in zip(trace, numbers):
+        if number <= last:
+            continue  # another copy of a datagram already written
+        last = number
+        if r.event == "sent":
+            process, direction = r.sender, "sent"
+        else:
+            process, direction = r.receiver, "received" if r.event == "delivered" else "dropped"
+        role = process.rstrip("0123456789")
+        rows.append(
+            (
+                r.time,
+                process,
+                role,
+                int(process[len(role) :]),
+                direction,
+                r.kind,
+                r.instance,
+                r.rnd,
+                None if r.rnd is None else format_round(r.rnd),
+                GROUP_OF_KIND.get(r.kind),
+                0,
+                r.reason or None,
+            )
+        )
+    table = pd.DataFrame(rows, columns=list(MESSAGE_COLUMNS))
+    for col in ("instance", "round"):
+        table[col] = pd.array(pd.to_numeric(table[col]), dtype="Int64")
+    return table.astype({"time": "float64", "id": "int64", "size": "int64"})
+
+
+# ---------------------------------------------------------------------- one experiment
+
+
+@dataclass(eq=False)
+class ExperimentResult:
+    """What one run of :func:`run_experiment` gives back.
+
+    Attributes:
+        params: every parameter used (defaults filled in).
+        run: the :class:`~paxos_edu.runlog.Run` (a :class:`SimRun` for the simulator).
+        report: the safety and liveness checks.
+        wall_time: seconds the experiment took on the wall clock.
+    """
+
+    params: dict[str, Any]
+    run: Run
+    report: CheckReport
+    wall_time: float
+    metrics: Metrics = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.metrics = self.run.metrics()
+
+    @property
+    def complete(self) -> bool:
+        """Every live learner delivered every submitted value."""
+        return all(r.ok is not False for r in self.report.rows if r.property == COMPLETENESS)
+
+    @property
+    def safe(self) -> bool:
+        """Total order, integrity and validity hold (whatever was learned is right)."""
+        return all(r.ok is not False for r in self.report.rows if r.property != COMPLETENESS)
+
+    @property
+    def completion_time(self) -> float:
+        """Seconds from the first submission to the last delivery; NaN if incomplete."""
+        return float(self.metrics.summary["duration_s"]) if self.complete else math.nan
+
+    @property
+    def latency(self) -> pd.DataFrame:
+        return self.metrics.latency
+
+    @property
+    def retries_and_drops(self) -> pd.DataFrame:
+        return self.metrics.retries_and_drops
+
+    @property
+    def retries(self) -> int:
+        """Timeouts that fired and re-sent something (see :func:`retries_and_drops_by_role`)."""
+        return int(retries_and_drops_by_role(self.retries_and_drops)["retries"].sum())
+
+    @property
+    def drops(self) -> int:
+        """Datagrams lost (see :func:`retries_and_drops_by_role`)."""
+        return int(retries_and_drops_by_role(self.retries_and_drops)["drops"].sum())
+
+    def row(self) -> dict[str, Any]:
+        """One line for a results table: the swept parameters and the outcomes."""
+        p = self.params
+        s = self.metrics.summary
+        return {
+            "backend": p["backend"], "loss": p["loss"], "timeout": p["timeout"],
+            "values": p["values"] * p["clients"], "mode": p["mode"], "seed": p["seed"],
+            "complete": self.complete, "safe": self.safe,
+            "completion_time_s": self.completion_time,
+            "latency_p50_ms": s["latency_p50_ms"], "latency_p99_ms": s["latency_p99_ms"],
+            "retries": self.retries, "drops": self.drops, "wall_time_s": self.wall_time,
+        }  # fmt: skip
+
+    def __repr__(self) -> str:
+        r = self.row()
+        return (
+            f"ExperimentResult({r['backend']}: {r['values']} values, loss {r['loss']}, "
+            f"timeout {r['timeout']} s -> complete {r['complete']}, safe {r['safe']}, "
+            f"{r['completion_time_s']:.3f} s, p50 {r['latency_p50_ms']:.1f} ms, "
+            f"{r['retries']} retries, {r['drops']} drops)"
+        )
+
+
+def retries_and_drops_by_role(table: pd.DataFrame) -> pd.DataFrame:
+    """Retries and drops per role from ``metrics().retries_and_drops``, each counted once.
+
+    That table lists every source (exit counters, notes, trace), which overlap. Here
+    ``retries`` counts the ``retry`` notes -- timeouts that fired, each re-sending one or
+    more values (client) or instances (proposer) -- and ``drops`` the datagrams dropped,
+    from a process's exit counters (``dropped.<KIND>``) when it wrote them, else (killed,
+    or simulated) from the trace. Index: role; columns: ``retries``, ``drops``.
+    """
+    retries = table[(table["source"] == "notes") & (table["name"] == "retry")]
+    counted = set(table.loc[table["source"] == "counters", "process"])
+    drops = table[
+        ((table["source"] == "counters") & table["name"].str.startswith("dropped."))
+        | (
+            (table["source"] == "trace")
+            & table["name"].str.startswith("dropped:")
+            & ~table["process"].isin(counted)
+        )
+    ]
+    out = pd.DataFrame(
+        {
+            "retries": retries.groupby("role")["count"].sum(),
+            "drops": drops.groupby("role")["count"].sum(),
+        }
+    )
+    return out.fillna(0).astype("int64").rename_axis("role")
+
+
+def experiment_params(params: Optional[dict[str, Any]] = None, **overrides: Any) -> dict[str, Any]:
+    """:data:`DEFAULTS` updated with ``params`` and ``overrides``; unknown names are errors."""
+    p = {**DEFAULTS, **(params or {}), **overrides}
+    unknown = set(p) - set(DEFAULTS)
+    if unknown:
+        raise UsageError(
+            f"unknown experiment parameter(s) {', '.join(sorted(unknown))}; "
+            f"known: {', '.join(DEFAULTS)}"
+        )
+    if p["backend"] not in ("sim", "real"):
+        raise UsageError(f"backend must be 'sim' or 'real', not {p['backend']!r}")
+    if not 0.0 <= p["loss"] < 1.0:
+        raise UsageError(f"loss must be in [0, 1), got {p['loss']}")
+    if p["timeout"] <= 0:
+        raise UsageError(f"timeout must be > 0 s, got {p['timeout']}")
+    return p
+
+
+def client_values(client: int, n: int) -> list[str]:
+    """The values client ``client`` submits in an experiment: ``c1-0``, ``c1-1``, ..."""
+    return [f"c{client}-{k}" for k in range(n)]
+
+
+def run_experiment(
+    params: Optional[dict[str, Any]] = None, *, progress: Optional[Progress] = None
+) -> ExperimentResult:
+    """Run one cluster with ``params`` (see :data:`DEFAULTS`) and check it.
+
+    Every client submits ``values`` values at time 0; ``actions`` crash or start processes
+    later. The run stops when every live learner has every value, or after ``until``
+    seconds. Works on the simulator (``backend="sim"``) and on real processes over
+    multicast (``backend="real"``, needs :mod:`paxos_edu.cluster`).
+    """
+    p = experiment_params(params)
+    started = time.perf_counter()
+    run = _simulated(p, progress) if p["backend"] == "sim" else _real(p, progress)
+    report = run.check()
+    return ExperimentResult(p, run, report, time.perf_counter() - started)
+
+
+def backoff_switchable() -> bool:
+    """True when proposers can run without backoff (the ``backoff`` flag of the roles)."""
+    from .roles import Proposer
+
+    return "backoff" in inspect.signature(Proposer.__init__).parameters
+
+
+def _simulated(p: dict[str, Any], progress: Optional[Progress]) -> SimRun:
+    kwargs = dict(
+        seed=p["seed"],
+        loss=p["loss"],
+        timeout=p["timeout"],
+        mode=p["mode"],
+        delay=tuple(p["delay"]),
+    )
+    kwargs.update({k: p[k] for k in ("batch", "window") if p[k] is not None})
+    if "backoff" in inspect.signature(Simulation.__init__).parameters:
+        kwargs["backoff"] = p["backoff"]
+    elif not p["backoff"] and not backoff_switchable():
+        raise UsageError("proposers cannot switch backoff off in this version")
+    sim = Simulation(p["acceptors"], p["proposers"], p["learners"], p["clients"], **kwargs)
+    if "backoff" not in kwargs:
+        for (role, _), proc in sim.processes.items():
+            if role == "proposer":
+                proc.obj.backoff = p["backoff"]
+    last = 0.0
+    for at, op, role, pid in sorted(p["actions"]):
+        if op not in ("crash", "start"):
+            raise UsageError(f"an action is 'crash' or 'start', not {op!r}")
+        getattr(sim, op)(role, int(pid), at=None if at <= 0 else float(at))
+        last = max(last, float(at))
+    for c in range(1, p["clients"] + 1):
+        sim.submit(c, client_values(c, p["values"]))
+    return simulate(sim, until=p["until"], not_before=last, progress=progress)
+
+
+def real_backend() -> tuple[bool, str]:
+    """Whether real clusters can run here, and why not."""
+    try:
+        from . import cluster  # noqa: F401
+    except ImportError as exc:
+        return False, f"paxos_edu.cluster is not available ({exc})"
+    return True, ""
+
+
+def _real(p: dict[str, Any], progress: Optional[Progress]) -> Run:
+    ok, why = real_backend()
+    if not ok:
+        raise UsageError(f"the real backend cannot run: {why}; use backend='sim'")
+    from .cluster import Cluster
+
+    if not p["backoff"]:
+        raise UsageError("backoff can be switched off on the simulator only (backend='sim')")
+    kwargs = dict(
+        acceptors=p["acceptors"],
+        proposers=p["proposers"],
+        learners=p["learners"],
+        clients=p["clients"],
+        loss=p["loss"],
+        timeout=p["timeout"],
+        seed=p["seed"],
+        trace=p["trace"],
+        mode=p["mode"],
+        batch=p["batch"],
+        window=p["window"],
+    )
+    actions = sorted(p["actions"])
+    with Cluster(**kwargs) as c:
+        for at, op, role, pid in actions:
+            if at <= 0:
+                _act(c, op, role, pid)
+        t0 = time.monotonic()
+        for client in range(1, p["clients"] + 1):
+            c.submit(client, client_values(client, p["values"]))
+        for at, op, role, pid in actions:
+            if at > 0:
+                time.sleep(max(0.0, t0 + at - time.monotonic()))
+                _act(c, op, role, pid)
+        _wait(c, t0 + p["until"], progress)
+    return c.run
+
+
+def _wait(cluster: Any, deadline: float, progress: Optional[Progress]) -> None:
+    """Wait for every value everywhere, reporting progress, until ``deadline``
+    (monotonic); an incomplete run is not an error here: the checks say who is behind."""
+
+    def report() -> None:
+        if progress is not None:
+            state = cluster.progress().values()  # per live learner: (delivered, expected)
+            progress(min((d for d, _ in state), default=0), max((t for _, t in state), default=0))
+
+    while True:
+        left = deadline - time.monotonic()
+        try:
+            cluster.wait(timeout=max(0.05, min(left, 0.2) if progress else left))
+            break
+        except TimeoutError:
+            report()
+            if time.monotonic() >= deadline:
+                break
+    report()
+
+
+def _act(cluster: Any, op: str, role: str, pid: int) -> None:
+    if op == "crash":
+        cluster.kill(role, int(pid))
+    elif op == "start":
+        cluster.start(role, int(pid))
+    else:
+        raise UsageError(f"an action is 'crash' or 'start', not {op!r}")
+
+
+# ---------------------------------------------------------------------- sweeps and lessons
+
+
+def sweep(
+    loss_values: Iterable[float],
+    timeout_values: Iterable[float],
+    *,
+    values: int = 20,
+    backend: str = "sim",
+    progress: bool = True,
+    repeats: int = 1,
+    **params: Any,
+) -> pd.DataFrame:
+    """:func:`run_experiment` over every (loss, timeout), ``repeats`` seeds each; one
+    :meth:`ExperimentResult.row` per run, with a progress bar (tqdm, notebook-aware)."""
+    from tqdm.auto import tqdm
+
+    grid = [(loss, t, r) for loss in loss_values for t in timeout_values for r in range(repeats)]
+    seed = params.pop("seed", DEFAULTS["seed"])
+    rows = []
+    with tqdm(total=len(grid), desc="sweep", disable=not progress, leave=False) as bar:
+        for loss, t, r in grid:
+            result = run_experiment(
+                dict(params, loss=loss, timeout=t, values=values, backend=backend, seed=seed + r)
+            )
+            rows.append(result.row())
+            bar.update(1)
+    return pd.DataFrame(rows)
+
+
+def run_duel(params: Optional[dict[str, Any]] = None) -> ExperimentResult:
+    """Notebook 05: several proposers compete for leadership (simulator). The network is
+    slow compared with the timeout, so followers lose patience and take over while
+    another one leads; with ``backoff=False`` they keep colliding."""
+    base = dict(backend="sim", proposers=3, timeout=0.01, delay=(0.001, 0.01), values=10, until=5.0)
+    return run_experiment({**base, **(params or {})})
+
+
+def duel_summary(result: ExperimentResult) -> dict[str, Any]:
+    """Leaderships won, step-downs and the highest round counter of a duel."""
+    notes = result.run.notes
+    props = notes[notes["role"] == "proposer"]
+    top = props["fields"].map(
+        lambda f: int(str(f.get("rnd", "0")).split(".")[0] or 0) if f.get("rnd", "-") != "-" else 0
+    )
+    return {
+        "proposers": result.params["proposers"], "backoff": result.params["backoff"],
+        "leaderships": int((props["note"] == "leader").sum()),
+        "step_downs": int((props["note"] == "step_down").sum()),
+        "highest_round": int(top.max()) if len(top) else 0,
+        "complete": result.complete, "completion_time_s": result.completion_time,
+    }  # fmt: skip
+
+
+def run_failures(
+    params: Optional[dict[str, Any]] = None,
+    *,
+    acceptors_up: int = 3,
+    kill: Optional[tuple[str, int]] = None,
+    kill_at: float = 0.05,
+) -> ExperimentResult:
+    """Notebook 06: 3 acceptors configured, only ``acceptors_up`` of them started; and
+    optionally ``kill = (role, id)`` crashed at ``kill_at`` s. With fewer than a majority
+    nothing can be learned -- but what is learned is never wrong."""
+    p = {"backend": "sim", "until": 3.0, **(params or {})}
+    acceptors = p.get("acceptors", 3)
+    if not 0 <= acceptors_up <= acceptors:
+        raise UsageError(f"acceptors_up must be between 0 and {acceptors}")
+    actions = [(0.0, "crash", "acceptor", a) for a in range(acceptors_up + 1, acceptors + 1)]
+    if kill is not None:
+        actions.append((float(kill_at), "crash", kill[0], int(kill[1])))
+    p["actions"] = tuple(p.get("actions", ())) + tuple(actions)
+    return run_experiment(p)
+
+
+def run_catchup(
+    params: Optional[dict[str, Any]] = None, *, late_at: float = 0.3
+) -> ExperimentResult:
+    """Notebook 07: ``learners`` learners from the start, one more started at ``late_at``
+    s, after the values were decided: it must catch up from the first value on. One value
+    per instance by default, so the catch-up streams many instances, page by page."""
+    p = {"backend": "sim", "learners": 2, "values": 100, "batch": 1, **(params or {})}
+    late = p["learners"] + 1
+    p["actions"] = tuple(p.get("actions", ())) + ((float(late_at), "start", "learner", late),)
+    return run_experiment(p)
+
+
+def late_learner(result: ExperimentResult) -> int:
+    """The id of the learner :func:`run_catchup` started late."""
+    return int(result.params["learners"]) + 1
+
+
+def compare_2b_routes(acceptors: int = 3, proposers: int = 1, learners: int = 2) -> pd.DataFrame:
+    """Messages to decide one instance (phase 2), 2B straight to the learners (what
+    paxos_edu does) against 2B through the proposer, which then tells the learners.
+
+    Columns: ``route``, ``kind``, ``per_value`` (datagrams sent, multicast counts once),
+    ``copies`` (datagrams received), ``delays`` (message delays from 2A to learning).
+    """
+    direct = [("PHASE2A", 1, acceptors), ("PHASE2B", acceptors, acceptors * (learners + proposers))]
+    via = [
+        ("PHASE2A", 1, acceptors),
+        ("PHASE2B", acceptors, acceptors * proposers),
+        ("DECISION", 1, learners + proposers),
+    ]
+    rows = [("2B to learners", k, n, c, 2) for k, n, c in direct]
+    rows += [("2B via proposer", k, n, c, 3) for k, n, c in via]
+    return pd.DataFrame(rows, columns=["route", "kind", "per_value", "copies", "delays"])
+
+
+__all__ = [
+    "DEFAULTS", "ExperimentResult", "SimRun", "backoff_switchable", "client_values",
+    "compare_2b_routes", "datagram_numbers", "duel_summary", "experiment_params",
+    "late_learner", "real_backend", "retries_and_drops_by_role", "run_catchup", "run_duel",
+    "run_experiment", "run_failures", "run_messages", "simulate", "sweep",
+]  # fmt: skip

@@ -1,0 +1,671 @@
+"""The real-process driver: one operating-system process runs one Paxos role over IP multicast.
+
+The roles (:mod:`paxos_edu.roles`) are sans-I/O state machines; this module is the I/O
+around one of them -- the same objects the simulator drives, with real sockets, the real
+clock and real (or injected) loss.
+
+Theory of operation
+-------------------
+A :class:`Runtime` is a single-threaded :mod:`selectors` loop. Each turn of the loop:
+
+1. **Timers.** It asks the role once for its ``deadline()``; if that time has come it
+   calls ``tick(now)`` and carries out the effects (retries, heartbeats, catch-up).
+2. **Output.** Whatever the previous turn produced -- a learner's values on stdout, the
+   event log's lines -- is written in one ``write`` per file and flushed. A learner's
+   stdout is therefore flushed at least once per delivered batch, never once per value.
+3. **Wait.** ``select`` blocks until a socket or stdin is readable, a signal arrives, or
+   the role's deadline comes.
+4. **Receive.** Each readable socket is drained, up to :data:`RECV_BATCH` datagrams per
+   wake-up. Every datagram goes through *loss injection* (setting ``loss p``: dropped with
+   probability ``p`` from a per-process seeded generator), the codec (a datagram that does
+   not decode is counted by reason and dropped -- remote input never crashes a process)
+   and ``role.handle(msg, now)``; the effects are carried out at once: ``Send`` is encoded
+   and multicast, ``Deliver`` goes to the learner's output, ``Note`` to the event log.
+
+The hot path does no per-datagram logging unless the trace level is ``"messages"``;
+counters are list slots indexed by the kind byte of the datagram.
+
+A client also reads its values from stdin inside the same loop (stdin is registered with
+the selector; a regular file, which epoll refuses, is read a chunk per turn instead).
+Each line is one value; blank lines are skipped; a line that is not a valid value (over
+the size limit, not UTF-8) is reported on stderr as ``stdin:<line>: <problem>`` and
+skipped. The client exits 0 once stdin has ended and every value it submitted is
+acknowledged by a proposer as decided -- re-submitting after each timeout until then.
+
+SIGTERM and SIGINT wake the loop through :func:`signal.set_wakeup_fd`; the process then
+flushes its output, writes its counters and a ``stop`` record, and returns 0.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import selectors
+import signal
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import IO, Any, Optional
+
+from .bugs import Bug
+from .codec import MAX_VALUE_BYTES, Codec
+from .config import SETTINGS, Config
+from .effects import Deliver, Effect, Note, Send
+from .errors import DecodeError, UsageError
+from .eventlog import EventLog
+from .messages import Group, Kind, Submission
+from .roles import Acceptor, Client, Learner, Proposer
+from .transport import Transport
+
+ROLES = ("client", "proposer", "acceptor", "learner")
+
+LISTENS: dict[str, tuple[Group, ...]] = {
+    "client": (Group.CLIENTS,),
+    "proposer": (Group.PROPOSERS, Group.LEARNERS),
+    "acceptor": (Group.ACCEPTORS,),
+    "learner": (Group.LEARNERS,),
+}
+"""The groups each role joins -- the same table as :data:`paxos_edu.sim.LISTENS`
+(proposers watch the learners group for decisions and catch-up requests)."""
+
+RECV_BATCH = 256
+"""Most datagrams drained from one socket per wake-up, so timers and the other sockets
+are served between bursts."""
+STDIN_CHUNK = 1 << 16
+"""Bytes read from stdin per turn of the loop."""
+STDIN_PAUSE = 1 << 16
+"""A client stops reading stdin while this many values wait for room in its window
+(memory stays bounded when values are piped in faster than they are decided)."""
+IDLE_TICK = 0.001
+"""Wait used when a role's deadline is still in the past right after its tick."""
+
+_WAKEUP = object()
+_STDIN = object()
+
+
+# ---------------------------------------------------------------------- building a role
+
+
+def role_rng(seed: Optional[int], role: str, id: int, purpose: str = "role") -> random.Random:
+    """A generator private to one process: seeded from ``seed``, role and id when the config
+    has a ``seed`` (a run can be replayed), else from the operating system."""
+    if seed is None:
+        return random.Random(os.urandom(16))
+    return random.Random(f"paxos_edu/{seed}/{role}/{id}/{purpose}")
+
+
+def new_session() -> int:
+    """A client session number: 32 random bits from the OS, even with a ``seed`` -- a
+    restarted client must never reuse the session of its earlier life."""
+    return int.from_bytes(os.urandom(4), "big")
+
+
+def make_role(
+    role: str,
+    id: int,
+    config: Config,
+    *,
+    rng: random.Random,
+    bugs: frozenset[Bug] = frozenset(),
+    now: float = 0.0,
+    session: int = 0,
+) -> Any:
+    """The role object of one process, built from the config's settings.
+
+    Mirrors the simulator (:meth:`paxos_edu.sim.Simulation._make_role`) so that a real
+    run and a simulation drive identical objects. Only the bugs of ``role`` apply.
+    """
+    bugs = frozenset(b for b in bugs if b.role == role)
+    if role == "acceptor":
+        return Acceptor(id, bugs=bugs)
+    if role == "proposer":
+        # A random incarnation: a proposer restarted with the same id must not reuse a
+        # round of its earlier life (see rounds.py), and it remembers nothing.
+        incarnation = int.from_bytes(os.urandom(2), "big")
+        return Proposer(id, acceptor_count=config.acceptor_count, timeout=config.timeout,
+                        mode=config.mode, batch=config.batch, window=config.window, rng=rng,
+                        bugs=bugs, incarnation=incarnation, now=now)
+    if role == "learner":
+        return Learner(id, acceptor_count=config.acceptor_count, timeout=config.timeout,
+                       rng=rng, bugs=bugs)
+    if role == "client":
+        return Client(id, session=session, timeout=config.timeout,
+                      window=config.client_window, rng=rng)
+    raise UsageError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+
+
+def _decode_reason(exc: DecodeError) -> str:
+    """A short, stable reason for a counter from the codec's message."""
+    text = str(exc)
+    for needle, reason in (
+        ("authentication", "auth"),
+        ("magic", "foreign"),
+        ("version", "version"),
+        ("unknown message kind", "unknown-kind"),
+        ("oversized", "oversized"),
+        ("truncated", "truncated"),
+        ("short", "truncated"),
+        ("trailing", "trailing-bytes"),
+        ("UTF-8", "bad-text"),
+    ):
+        if needle in text:
+            return reason
+    return "malformed"
+
+
+def _kind_name(code: int) -> str:
+    try:
+        return Kind(code).name
+    except ValueError:
+        return f"kind{code}"
+
+
+# ---------------------------------------------------------------------- the runtime
+
+
+class Runtime:
+    """One role of one process, driven over multicast until stopped (or, for a client,
+    until stdin ended and every value is decided).
+
+    Args:
+        role: ``"client"``, ``"proposer"``, ``"acceptor"`` or ``"learner"``.
+        id: the process id within its role.
+        config: groups and settings (loss, timeout, mode, ...), usually from
+            :func:`paxos_edu.config.load_config` with command-line overrides applied.
+        log_dir: run directory for the event log (``prop``/``learn`` files and
+            ``<role><id>.jsonl``); None writes no log.
+        trace: ``"values"`` or ``"messages"`` (every datagram logged; small runs only).
+        bugs: deliberate mistakes to switch on (see :mod:`paxos_edu.bugs`).
+        stdin: file descriptor a client reads values from (default: 0); None means none.
+        stdout: binary stream a learner writes values to (default: ``sys.stdout.buffer``).
+        stderr: text stream for problems with stdin lines (default: ``sys.stderr``).
+        handle_signals: install SIGTERM/SIGINT handlers (main thread only).
+
+    Failures: bad remote input is counted and dropped; an exception raised by the role
+    itself (a broken invariant) is not caught -- the process crash-stops, which Paxos
+    tolerates -- but the event log still gets its counters.
+    """
+
+    def __init__(
+        self,
+        role: str,
+        id: int,
+        config: Config,
+        *,
+        log_dir: str | os.PathLike[str] | None = None,
+        trace: str = "values",
+        bugs: frozenset[Bug] = frozenset(),
+        stdin: Optional[int] = 0,
+        stdout: Optional[IO[bytes]] = None,
+        stderr: Optional[IO[str]] = None,
+        handle_signals: bool = True,
+    ) -> None:
+        if role not in ROLES:
+            raise UsageError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+        if trace not in ("values", "messages"):
+            raise UsageError(f"trace must be 'values' or 'messages', not {trace!r}")
+        self.role_name = role
+        self.id = id
+        self.config = config
+        self.log_dir = None if log_dir is None else Path(log_dir)
+        self.trace = trace
+        self.bugs = frozenset(b for b in bugs if b.role == role)
+        self.handle_signals = handle_signals
+        self._stdin_fd = stdin if role == "client" else None
+        self._stdout = stdout
+        self._stderr = stderr
+        self.session = new_session() if role == "client" else None
+        self._loss = config.loss
+        self._loss_rng = role_rng(config.seed, role, id, "loss")
+        self.codec = Codec(config.secret)
+        self.role: Any = None
+        self.transport: Optional[Transport] = None
+        self.log: Optional[EventLog] = None
+        self._selector: Optional[selectors.BaseSelector] = None
+        self._stopping = False
+        self._stop_signal: Optional[int] = None
+        self._wake_r: Optional[socket.socket] = None
+        self._wake_w: Optional[socket.socket] = None
+        self._old_handlers: dict[int, Any] = {}
+        self._old_wakeup: Optional[int] = None  # set when we installed a wakeup fd
+        # Counters: list slots indexed by the kind byte (cheap in the hot path).
+        self._sent = [0] * 256
+        self._received = [0] * 256
+        self._dropped = [0] * 256
+        self._decode_errors: dict[str, int] = {}
+        self._notes: dict[str, int] = {}
+        self._send_failed = 0
+        self._encode_errors = 0
+        self._delivered = 0
+        self._submitted = 0
+        self._rejected_lines = 0
+        # Learner output: values waiting for the next write.
+        self._out: list[str] = []
+        # Client input.
+        self._stdin_registered = False
+        self._stdin_polled = False  # a regular file: read each turn, not selected
+        self._stdin_eof = role != "client" or stdin is None
+        self._partial = b""
+        self._partial_len = 0  # bytes of the current line seen so far (even if discarded)
+        self._line_too_long = False
+        self._lineno = 0
+        self._started_at = 0.0
+
+    # ------------------------------------------------------------------ public
+
+    def run(self) -> int:
+        """Run until stopped; returns the process exit status (0: clean stop)."""
+        try:
+            self._install_signals()
+            self._open()
+            self._loop()
+        finally:
+            self._finish()
+        return 0
+
+    def request_stop(self) -> None:
+        """Ask the loop to stop at its next turn (safe from a signal handler)."""
+        self._stopping = True
+        if self._wake_w is not None:
+            try:
+                self._wake_w.send(b"\0")
+            except OSError:
+                pass
+
+    def counters_dict(self) -> dict[str, Any]:
+        """What this process did: datagrams by kind, drops, notes, values in and out."""
+        def by_kind(slots: list[int]) -> dict[str, int]:
+            return {_kind_name(k): n for k, n in enumerate(slots) if n}
+
+        out: dict[str, Any] = {
+            "sent": by_kind(self._sent),
+            "received": by_kind(self._received),
+            "dropped": by_kind(self._dropped),
+            "decode_errors": dict(self._decode_errors),
+            "notes": dict(self._notes),
+            "send_failed": self._send_failed,
+        }
+        if self._encode_errors:
+            out["encode_errors"] = self._encode_errors
+        if self.role_name == "learner":
+            out["delivered"] = self._delivered
+        if self.role_name == "client":
+            out["submitted"] = self._submitted
+            out["rejected_lines"] = self._rejected_lines
+            if self.role is not None:
+                out["retries"] = self.role.retries
+        if self.transport is not None:
+            out["transport"] = self.transport.counters.as_dict()
+        if self._stop_signal is not None:
+            out["stopped_by"] = signal.Signals(self._stop_signal).name
+        out["seconds"] = round(time.monotonic() - self._started_at, 6) if self._started_at else 0
+        out["cpu_seconds"] = round(time.process_time(), 6)  # includes start-up (imports)
+        return out
+
+    # ------------------------------------------------------------------ start and stop
+
+    def _install_signals(self) -> None:
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        if not self.handle_signals or threading.current_thread() is not threading.main_thread():
+            return
+        self._old_wakeup = signal.set_wakeup_fd(self._wake_w.fileno(), warn_on_full_buffer=False)
+
+        def on_signal(signum: int, frame: Any) -> None:
+            self._stop_signal = signum
+            self._stopping = True  # set_wakeup_fd already woke the selector
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            self._old_handlers[sig] = signal.signal(sig, on_signal)
+
+    def _open(self) -> None:
+        cfg = self.config
+        now = time.monotonic()
+        self._started_at = now
+        self.role = make_role(
+            self.role_name, self.id, cfg, rng=role_rng(cfg.seed, self.role_name, self.id),
+            bugs=self.bugs, now=now, session=self.session or 0,
+        )
+        self.transport = Transport(cfg.addresses, LISTENS[self.role_name],
+                                   interface=cfg.interface, ttl=cfg.ttl)
+        sel = self._selector = selectors.DefaultSelector()
+        assert self._wake_r is not None
+        sel.register(self._wake_r, selectors.EVENT_READ, _WAKEUP)
+        for sock, groups in self.transport.channels():
+            sel.register(sock, selectors.EVENT_READ, groups)
+        if self.role_name == "client":
+            if self._stdin_fd is not None:
+                self._watch_stdin(True)
+            else:
+                self.role.close()  # no input at all: done at once
+        if self.role_name == "learner" and self._stdout is None:
+            self._stdout = sys.stdout.buffer if sys.stdout is not None else None
+        if self.log_dir is not None:
+            self.log = EventLog(self.log_dir, self.role_name, self.id, trace=self.trace)
+            fields: dict[str, Any] = {
+                "settings": {name: getattr(cfg, name) for name in SETTINGS if name != "secret"},
+                "config": cfg.path,
+                "groups": [g.role for g in LISTENS[self.role_name]],
+                "bugs": sorted(b.value for b in self.bugs),
+                "rcvbuf": self.transport.rcvbuf_obtained,
+            }
+            if self.session is not None:
+                fields["session"] = self.session
+            self.log.start(**fields)  # written once the groups are joined: "ready"
+
+    def _finish(self) -> None:
+        """Flush output, write counters and ``stop``, close everything (idempotent)."""
+        try:
+            self._flush_output()
+        except Exception:  # noqa: BLE001 -- never let a broken stdout hide the counters
+            pass
+        if self.log is not None:
+            try:
+                self.log.counters(self.counters_dict())
+                self.log.stop()
+            finally:
+                self.log.close()
+        if self._selector is not None:
+            self._selector.close()
+            self._selector = None
+        if self.transport is not None:
+            self.transport.close()
+        for sig, old in self._old_handlers.items():
+            signal.signal(sig, old)
+        self._old_handlers = {}
+        if self._old_wakeup is not None:
+            signal.set_wakeup_fd(self._old_wakeup)
+            self._old_wakeup = None
+        for sock in (self._wake_r, self._wake_w):
+            if sock is not None:
+                sock.close()
+        self._wake_r = self._wake_w = None
+
+    # ------------------------------------------------------------------ the loop
+
+    def _loop(self) -> None:
+        role = self.role
+        sel = self._selector
+        assert sel is not None
+        select = sel.select
+        monotonic = time.monotonic
+        receive = self._receive
+        is_client = self.role_name == "client"
+        timeout: Optional[float] = 0.0
+        while True:
+            # Datagrams first, timers second: after a stall (a busy machine), the role
+            # sees the heartbeats and votes waiting in its sockets before its timers
+            # fire -- a follower does not take over from a leader that is alive.
+            for key, _ in select(timeout):
+                data = key.data
+                if data.__class__ is tuple:
+                    receive(data)
+                elif data is _STDIN:
+                    self._read_stdin()
+                else:
+                    self._drain_wakeup()
+            if self._stopping:
+                break
+            now = monotonic()
+            due = role.deadline()
+            if due is not None and due <= now:
+                self._apply(role.tick(now))
+                due = role.deadline()
+                if due is not None and due <= now:
+                    due = now + IDLE_TICK  # never spin on a deadline the tick did not move
+            if is_client:
+                if self._stdin_polled:
+                    self._read_stdin()
+                if self._stdin_eof and role.done:
+                    break
+                self._pace_stdin()
+            self._flush_output()
+            if self._stdin_polled:
+                timeout = 0.0  # more of the file to read: only look at the sockets
+            else:
+                timeout = None if due is None else max(due - monotonic(), 0.0)
+
+    def _drain_wakeup(self) -> None:
+        assert self._wake_r is not None
+        try:
+            while self._wake_r.recv(4096):
+                pass
+        except OSError:
+            pass
+
+    def _receive(self, groups: tuple[Group, ...]) -> None:
+        """Drain one socket: loss, decode, handle, carry out effects."""
+        group = groups[0]
+        batch = self.transport.recv_batch(group, RECV_BATCH)  # type: ignore[union-attr]
+        if not batch:
+            return
+        now = time.monotonic()
+        handle = self.role.handle
+        decode = self.codec.decode
+        apply = self._apply
+        received = self._received
+        loss = self._loss
+        rand = self._loss_rng.random
+        log = self.log if self.log is not None and self.log.tracing else None
+        for data in batch:
+            if loss and rand() < loss:
+                self._drop(data, group, log)
+                continue
+            try:
+                msg = decode(data)
+            except DecodeError as exc:
+                self._bad_datagram(data, group, exc, log)
+                continue
+            received[data[3]] += 1
+            if log is not None:
+                log.message("received", msg, group, len(data))
+            effects = handle(msg, now)
+            if effects:
+                apply(effects)
+
+    def _drop(self, data: bytes, group: Group, log: Optional[EventLog]) -> None:
+        kind = data[3] if len(data) > 3 else 0
+        self._dropped[kind] += 1
+        if log is not None:
+            log.message("dropped", _kind_name(kind) if kind else None, group, len(data),
+                        reason="loss")
+
+    def _bad_datagram(self, data: bytes, group: Group, exc: DecodeError,
+                      log: Optional[EventLog]) -> None:
+        reason = _decode_reason(exc)
+        self._decode_errors[reason] = self._decode_errors.get(reason, 0) + 1
+        if log is not None:
+            log.message("dropped", None, group, len(data),
+                        reason="auth" if reason == "auth" else "decode")
+
+    def _apply(self, effects: list[Effect]) -> None:
+        """Carry out a role's effects: multicast, deliver, note."""
+        send = self.transport.send  # type: ignore[union-attr]
+        encode = self.codec.encode
+        sent = self._sent
+        log = self.log
+        for effect in effects:
+            cls = effect.__class__
+            if cls is Send:
+                msg = effect.message
+                try:
+                    data = encode(msg)
+                except UsageError as exc:  # a role built a message too big: a bug, counted
+                    self._encode_failed(exc)
+                    continue
+                if not send(effect.group, data):
+                    self._send_failed += 1
+                sent[data[3]] += 1
+                if log is not None and log.tracing:
+                    log.message("sent", msg, effect.group, len(data))
+            elif cls is Deliver:
+                sub = effect.submission
+                self._out.append(sub[3])
+                if log is not None:
+                    log.delivered(sub, effect.instance, self._delivered)
+                self._delivered += 1
+            elif cls is Note:
+                event = effect.event
+                self._notes[event] = self._notes.get(event, 0) + 1
+                if log is not None:
+                    log.note(event, effect.fields)
+
+    def _encode_failed(self, exc: UsageError) -> None:
+        self._encode_errors += 1
+        if self._encode_errors == 1:
+            self._complain(f"{self.role_name} {self.id}: message not sent: {exc}")
+
+    # ------------------------------------------------------------------ output
+
+    def _flush_output(self) -> None:
+        """One write for the learner's new values, one per event-log file."""
+        if self._out:
+            values, self._out = self._out, []
+            out = self._stdout
+            if out is not None:
+                data = ("\n".join(values) + "\n").encode("utf-8", "backslashreplace")
+                try:
+                    out.write(data)
+                    out.flush()
+                except (BrokenPipeError, ValueError):  # reader gone / stdout closed
+                    self._stdout = None
+        if self.log is not None:
+            self.log.flush()
+
+    def _complain(self, text: str) -> None:
+        err = self._stderr if self._stderr is not None else sys.stderr
+        if err is not None:
+            try:
+                err.write(text + "\n")
+                err.flush()
+            except (OSError, ValueError):
+                pass
+
+    # ------------------------------------------------------------------ client input
+
+    def _watch_stdin(self, on: bool) -> None:
+        """(Un)register stdin with the selector; a regular file is polled instead."""
+        sel = self._selector
+        assert sel is not None and self._stdin_fd is not None
+        if on == (self._stdin_registered or self._stdin_polled):
+            return
+        if not on:
+            if self._stdin_registered:
+                sel.unregister(self._stdin_fd)
+            self._stdin_registered = self._stdin_polled = False
+            return
+        try:
+            sel.register(self._stdin_fd, selectors.EVENT_READ, _STDIN)
+            self._stdin_registered = True
+        except PermissionError:  # epoll refuses regular files: they are always readable
+            self._stdin_polled = True
+        except (OSError, ValueError):  # closed or invalid descriptor: no input at all
+            self._stdin_at_eof()
+
+    def _pace_stdin(self) -> None:
+        if self._stdin_eof:
+            return
+        self._watch_stdin(len(self.role.queue) < STDIN_PAUSE)
+
+    def _read_stdin(self) -> None:
+        try:
+            chunk = os.read(self._stdin_fd, STDIN_CHUNK)  # type: ignore[arg-type]
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            self._complain(f"stdin: cannot read: {exc.strerror or exc}")
+            chunk = b""
+        if not chunk:
+            if self._partial_len:  # a last line without its newline still counts
+                self._stdin_lines([b""], final=True)
+            self._stdin_at_eof()
+            return
+        self._stdin_lines(chunk.split(b"\n"), final=False)
+
+    def _stdin_at_eof(self) -> None:
+        if self._stdin_registered or self._stdin_polled:
+            self._watch_stdin(False)
+        self._stdin_eof = True
+        if self.role is not None:
+            self.role.close()
+
+    def _stdin_lines(self, parts: list[bytes], *, final: bool) -> None:
+        """``parts``: a chunk split at newlines (the first continues the current line,
+        the last is unfinished unless ``final``)."""
+        limit = MAX_VALUE_BYTES + 1  # a trailing \r does not count against a value
+        lines: list[tuple[int, bytes]] = []
+        last = len(parts) - 1
+        for i, piece in enumerate(parts):
+            if i == 0:
+                self._partial_len += len(piece)
+                if not self._line_too_long:
+                    piece = self._partial + piece if self._partial else piece
+                    self._partial = b""
+            else:
+                self._partial_len = len(piece)
+                self._line_too_long = False
+            if i == last and not final:  # unfinished line: keep it for the next chunk
+                if self._partial_len > limit:
+                    self._line_too_long = True
+                    self._partial = b""
+                elif not self._line_too_long:
+                    self._partial = piece
+                break
+            self._lineno += 1
+            if self._line_too_long or self._partial_len > limit:
+                self._reject(self._lineno, f"line of {self._partial_len} bytes exceeds the "
+                                           f"value limit of {MAX_VALUE_BYTES} bytes; skipped")
+                self._line_too_long = False
+                continue
+            lines.append((self._lineno, piece))
+        if final:
+            self._partial, self._partial_len, self._line_too_long = b"", 0, False
+        if lines:
+            self._submit_lines(lines)
+
+    def _submit_lines(self, lines: list[tuple[int, bytes]]) -> None:
+        client: Client = self.role
+        check = client.check_value
+        values: list[str] = []
+        for lineno, raw in lines:
+            if raw[-1:] == b"\r":
+                raw = raw[:-1]
+            if not raw or raw.isspace():
+                continue  # blank line: nothing to broadcast
+            try:
+                value = raw.decode("utf-8")
+                check(value)
+            except UnicodeDecodeError as exc:
+                self._reject(lineno, f"not valid UTF-8 ({exc.reason} at byte {exc.start}); "
+                                     "skipped")
+                continue
+            except UsageError as exc:
+                self._reject(lineno, f"{exc}; skipped")
+                continue
+            values.append(value)
+        if not values:
+            return
+        first = client.next_seq
+        effects = client.submit(values, time.monotonic())
+        self._submitted += len(values)
+        log = self.log
+        if log is not None:
+            cid, session = client.id, client.session
+            for seq, value in enumerate(values, first):
+                log.submitted(Submission(cid, session, seq, value))
+        self._apply(effects)
+
+    def _reject(self, lineno: int, problem: str) -> None:
+        self._rejected_lines += 1
+        self._complain(f"stdin:{lineno}: {problem}")
+
+
+def run_process(role: str, id: int, config: Config, **options: Any) -> int:
+    """Build a :class:`Runtime` and run it (what ``python -m paxos_edu <role>`` calls)."""
+    return Runtime(role, id, config, **options).run()
+
+
+__all__ = ["LISTENS", "ROLES", "Runtime", "make_role", "new_session", "role_rng", "run_process"]

@@ -1,0 +1,712 @@
+"""Notebook widgets (ipywidgets 8): thin UIs over the plain functions of
+:mod:`paxos_edu.experiments` and the pictures of :mod:`paxos_edu.viz`.
+
+Every widget follows one pattern, so tests and browser tests can drive it the same way:
+
+* its controls are attributes (``explorer.loss``, ``explorer.run_button``, ...) and
+  ``.widget`` is the box to show (a widget object also displays itself in a notebook);
+* every button calls a plain method (``stepper.deliver_selected()``, ``explorer.run()``)
+  that tests call directly;
+* a run disables its button until it is over, shows progress instead of freezing, and
+  replaces the previous output (``Output.clear_output(wait=True)``); what was displayed
+  last is kept in ``.shown`` and errors in ``.error``.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Optional
+
+import ipywidgets as w
+import pandas as pd
+from IPython.display import HTML, Image, display
+
+from . import viz
+from .errors import UsageError
+from .experiments import (
+    ExperimentResult,
+    backoff_switchable,
+    duel_summary,
+    late_learner,
+    real_backend,
+    run_catchup,
+    run_duel,
+    run_experiment,
+    run_failures,
+    sweep,
+)
+
+__all__ = [
+    "CatchUpExplorer", "DuelExplorer", "FailureExplorer", "LossTimeoutExplorer", "Stepper",
+    "SweepWidget", "figure_image", "run_experiment", "sweep",
+]  # fmt: skip
+
+
+def figure_image(fig: Any, dpi: int = 80) -> Image:
+    """A figure as a PNG image to display (and the figure closed if pyplot holds it), so a
+    widget callback never leaves figures for the inline backend to show twice."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)  # constrained layout already fits the labels
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return Image(data=buf.getvalue(), format="png")
+
+
+def _table(df: pd.DataFrame | Any, title: str = "") -> HTML:
+    body = df.to_html() if hasattr(df, "to_html") else str(df)
+    head = f"<b>{html.escape(title)}</b>" if title else ""
+    return HTML(f"<div style='overflow-x:auto'>{head}{body}</div>")
+
+
+class _Panel:
+    """Output handling shared by every widget."""
+
+    output: w.Output
+
+    def __init__(self) -> None:
+        self.output = w.Output()
+        self.shown: list[Any] = []
+        self.error: Optional[BaseException] = None
+        self.widget: w.Widget = w.VBox()
+
+    def _show(self, *objects: Any) -> None:
+        """Replace what the output area shows."""
+        self.shown = list(objects)
+        with self.output:
+            self.output.clear_output(wait=True)
+            for obj in objects:
+                display(obj)
+
+    def _fail(self, exc: BaseException) -> None:
+        self.error = exc
+        text = f"{type(exc).__name__}: {exc}"
+        self._show(
+            HTML(f"<pre style='color:#c5221f;white-space:pre-wrap'>{html.escape(text)}</pre>")
+        )
+
+    @contextmanager
+    def _running(self, button: w.Button) -> Iterator[None]:
+        label = button.description
+        button.disabled = True
+        button.description = "Running…"
+        self.error = None
+        try:
+            yield
+        finally:
+            button.disabled = False
+            button.description = label
+
+    def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run ``fn`` with its prints and progress bars in the output area; errors are
+        shown there (``None`` returned) instead of vanishing in a callback."""
+        self._show(HTML("<i>running…</i>"))
+        result, error = None, None
+        with self.output:
+            try:
+                result = fn(*args, **kwargs)
+            except Exception as exc:  # shown to the student, kept in .error for tests
+                error = exc
+        if error is not None:
+            self._fail(error)
+        return result
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
+def _backend_toggle(default: Optional[str]) -> tuple[w.ToggleButtons, w.HTML]:
+    ok, why = real_backend()
+    value = default or ("real" if ok else "sim")
+    toggle = w.ToggleButtons(
+        options=[("real processes", "real"), ("simulator", "sim")],
+        value=value,
+        description="backend",
+    )
+    note = w.HTML(
+        ""
+        if ok
+        else f"<small>Real processes unavailable here ({html.escape(why)}); "
+        "the simulator runs the same protocol code.</small>"
+    )
+    return toggle, note
+
+
+# ---------------------------------------------------------------------- phase stepper
+
+
+class Stepper(_Panel):
+    """Notebooks 01/02: deliver or drop the messages of a manual simulation one by one.
+
+    Shows the messages in flight (pick one), the acceptors' state (rnd, v_rnd, v_val per
+    instance; a quorum shaded), the proposers' and learners' state, and a sequence
+    diagram of everything so far (dotted arrows: in flight).
+
+    Args:
+        sim: a :class:`~paxos_edu.sim.Simulation` with ``manual=True``.
+        heartbeats: list and draw heartbeats too (off: they hide the phases).
+        diagram: draw the sequence diagram after every step.
+    """
+
+    def __init__(self, sim: Any, *, heartbeats: bool = False, diagram: bool = True) -> None:
+        super().__init__()
+        if not getattr(sim, "manual", False):
+            raise UsageError("the stepper needs a simulation made with Simulation(manual=True)")
+        self.sim = sim
+        self.diagram = diagram
+        self.history: list[str] = []
+        self.messages = w.Select(
+            options=[], rows=8, description="in flight", layout=w.Layout(width="520px")
+        )
+        self.heartbeats = w.Checkbox(value=heartbeats, description="show heartbeats")
+        self.deliver_button = w.Button(
+            description="Deliver",
+            icon="paper-plane",
+            button_style="success",
+            tooltip="deliver the selected message",
+        )
+        self.drop_button = w.Button(
+            description="Drop",
+            icon="times",
+            button_style="danger",
+            tooltip="lose the selected message",
+        )
+        self.deliver_all_button = w.Button(
+            description="Deliver all", tooltip="deliver everything, including what it causes"
+        )
+        self.advance_button = w.Button(
+            description="Advance time", icon="clock-o", tooltip="let dt seconds pass: timers fire"
+        )
+        self.dt = w.BoundedFloatText(
+            value=float(sim.settings.get("timeout", 0.1)),
+            min=0.0,
+            max=60.0,
+            step=0.01,
+            description="dt (s)",
+            layout=w.Layout(width="170px"),
+        )
+        self.status = w.HTML()
+        self.deliver_button.on_click(lambda _: self.deliver_selected())
+        self.drop_button.on_click(lambda _: self.drop_selected())
+        self.deliver_all_button.on_click(lambda _: self.deliver_all())
+        self.advance_button.on_click(lambda _: self.advance())
+        self.heartbeats.observe(lambda _: self.refresh(), names="value")
+        buttons = w.VBox(
+            [
+                self.deliver_button,
+                self.drop_button,
+                self.deliver_all_button,
+                w.HBox([self.advance_button, self.dt]),
+                self.heartbeats,
+            ]
+        )
+        self.widget = w.VBox([w.HBox([self.messages, buttons]), self.status, self.output])
+        self.refresh()
+
+    # -------------------------------------------------------------- actions
+
+    def _listed(self) -> list[Any]:
+        show_hb = self.heartbeats.value
+        return [c for c in self.sim.in_flight if show_hb or c.kind != "HEARTBEAT"]
+
+    def selected(self) -> Optional[int]:
+        """The id of the selected message (the first listed one if none is selected)."""
+        if self.messages.value is not None:
+            return self.messages.value
+        listed = self._listed()
+        return listed[0].id if listed else None
+
+    def _copy(self, msg_id: int) -> Any:
+        return next(c for c in self.sim.in_flight if c.id == msg_id)
+
+    def deliver_selected(self) -> Optional[str]:
+        """Deliver the selected message; returns what happened (``deliver proposer1 -> ...``)."""
+        msg_id = self.selected()
+        if msg_id is None:
+            return self._note("nothing to deliver")
+        text = "deliver " + self._copy(msg_id).describe()
+        self.sim.deliver(msg_id)
+        return self._note(text)
+
+    def drop_selected(self) -> Optional[str]:
+        """Lose the selected message."""
+        msg_id = self.selected()
+        if msg_id is None:
+            return self._note("nothing to drop")
+        text = "drop " + self._copy(msg_id).describe()
+        self.sim.drop(msg_id)
+        return self._note(text)
+
+    def deliver_all(self, kind: Optional[str] = None) -> str:
+        """Deliver every message in flight (of one ``kind``), and what they cause."""
+        n = self.sim.deliver_all(kind)
+        return self._note(f"delivered {n} message{'s' if n != 1 else ''}")
+
+    def advance(self, dt: Optional[float] = None) -> str:
+        """Let ``dt`` seconds (default: the dt box) pass: timeouts and heartbeats fire."""
+        dt = float(self.dt.value if dt is None else dt)
+        self.sim.advance(dt)
+        return self._note(f"advanced {dt:g} s")
+
+    def _note(self, text: str) -> str:
+        self.history.append(text)
+        self.refresh()
+        return text
+
+    # -------------------------------------------------------------- display
+
+    def state_table(self) -> pd.DataFrame:
+        """The acceptor table shown: ``sim.acceptor_table()`` (rnd, v_rnd, v_val per instance)."""
+        return self.sim.acceptor_table()
+
+    def refresh(self) -> None:
+        """Rebuild the message list and redraw the tables and the diagram."""
+        listed = self._listed()
+        previous = self.messages.value
+        self.messages.options = [(c.describe(), c.id) for c in listed]
+        ids = [c.id for c in listed]
+        self.messages.value = previous if previous in ids else (ids[0] if ids else None)
+        last = html.escape(self.history[-1]) if self.history else "nothing yet"
+        self.status.value = (
+            f"<b>t = {self.sim.now:.3f} s</b> · {len(self.sim.in_flight)} "
+            f"message(s) in flight · last step: {last}"
+        )
+        objects: list[Any] = [
+            viz.acceptor_state_table(self.sim),
+            _table(self.sim.proposer_table(), "Proposers"),
+            _table(self.sim.learner_table(), "Learners"),
+        ]
+        if self.diagram:
+            ax = viz.sequence_diagram(
+                self.sim,
+                kinds="all" if self.heartbeats.value else None,
+                max_messages=200,
+                title="What happened so far",
+            )
+            objects.append(figure_image(ax.figure, dpi=70))
+        self._show(*objects)
+
+
+# ---------------------------------------------------------------------- loss and timeout
+
+
+class LossTimeoutExplorer(_Panel):
+    """Notebook 04: pick a loss rate and a timeout, run a cluster, see what it cost.
+
+    Each run adds a line to :attr:`results` (completion time, latency, retries, drops,
+    checks) and shows the table, the check report, a latency histogram and a bar chart of
+    retransmissions and drops.
+
+    Args:
+        backend: ``"real"`` (default when real processes can run here) or ``"sim"``.
+        run_fn: the function to run (default :func:`run_experiment`), for tests.
+        **params: other :data:`~paxos_edu.experiments.DEFAULTS` (``clients``, ``until``, ...).
+            ``batch`` defaults to 1 here: one value per instance, so every loss costs a
+            retry of its own and the effect of loss and timeout shows.
+    """
+
+    def __init__(
+        self,
+        *,
+        backend: Optional[str] = None,
+        run_fn: Optional[Callable[..., ExperimentResult]] = None,
+        **params: Any,
+    ) -> None:
+        super().__init__()
+        self.run_fn = run_fn
+        self.extra = {"batch": 1, **params}
+        params = self.extra
+        self.loss = w.FloatSlider(
+            value=params.pop("loss", 0.1),
+            min=0.0,
+            max=0.6,
+            step=0.05,
+            description="loss rate",
+            readout_format=".2f",
+            continuous_update=False,
+        )
+        self.timeout = w.FloatSlider(
+            value=params.pop("timeout", 0.2),
+            min=0.02,
+            max=1.0,
+            step=0.02,
+            description="timeout (s)",
+            readout_format=".2f",
+            continuous_update=False,
+        )
+        self.values = w.IntSlider(
+            value=params.pop("values", 20),
+            min=1,
+            max=500,
+            description="values/client",
+            continuous_update=False,
+        )
+        self.seed = w.IntText(
+            value=params.pop("seed", 1), description="seed", layout=w.Layout(width="170px")
+        )
+        self.mode = w.Dropdown(
+            options=["multi", "classic"],
+            value=params.pop("mode", "multi"),
+            description="mode",
+            layout=w.Layout(width="200px"),
+        )
+        self.backend, self.backend_note = _backend_toggle(backend)
+        self.run_button = w.Button(description="Run", icon="play", button_style="primary")
+        self.progress = w.FloatProgress(value=0.0, min=0.0, max=1.0, description="progress")
+        self.results = pd.DataFrame()
+        self.last: Optional[ExperimentResult] = None
+        self.run_button.on_click(lambda _: self.run())
+        self.widget = w.VBox([
+            w.HBox([self.loss, self.timeout]), w.HBox([self.values, self.seed, self.mode]),
+            w.HBox([self.backend, self.run_button]), self.backend_note, self.progress, self.output,
+        ])  # fmt: skip
+
+    def params(self) -> dict[str, Any]:
+        """The parameters the controls describe (for :func:`run_experiment`)."""
+        return {
+            **self.extra,
+            "loss": float(self.loss.value),
+            "timeout": float(self.timeout.value),
+            "values": int(self.values.value),
+            "seed": int(self.seed.value),
+            "mode": self.mode.value,
+            "backend": self.backend.value,
+        }
+
+    def _progress(self, done: int, total: int) -> None:
+        self.progress.value = done / total if total else 0.0
+
+    def run(self) -> Optional[ExperimentResult]:
+        """Run one experiment with the current controls and show the outcome."""
+        with self._running(self.run_button):
+            self.progress.value = 0.0
+            result = self._call(
+                self.run_fn or run_experiment, self.params(), progress=self._progress
+            )
+            if result is None:
+                return None
+            self.progress.value = 1.0
+            self.last = result
+            row = pd.DataFrame([result.row()], index=[len(self.results) + 1])
+            self.results = row if self.results.empty else pd.concat([self.results, row])
+            self.results.index.name = "run"
+            self._show(*self._outcome(result))
+        return result
+
+    def _outcome(self, result: ExperimentResult) -> list[Any]:
+        import matplotlib.pyplot as plt
+
+        fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4), layout="constrained")
+        viz.latency_histogram(result, ax=left)
+        viz.retries_bar(result, ax=right)
+        return [
+            _table(self.results.round(4), "Runs so far (last one at the bottom)"),
+            result.report,
+            figure_image(fig),
+        ]
+
+
+class SweepWidget(_Panel):
+    """Notebook 04: a loss × timeout sweep with a progress bar, drawn as a heatmap.
+
+    Args:
+        backend: ``"sim"`` (default: a sweep is many runs) or ``"real"``.
+        sweep_fn: the function to run (default :func:`sweep`), for tests.
+        loss_values, timeout_values: the grid, as comma-separated numbers.
+        **params: other :data:`~paxos_edu.experiments.DEFAULTS`; ``batch`` is 1 unless
+            given, as in :class:`LossTimeoutExplorer`.
+    """
+
+    METRICS = [
+        ("completion time (s)", "completion_time_s"),
+        ("median latency (ms)", "latency_p50_ms"),
+        ("retries", "retries"),
+        ("drops", "drops"),
+    ]
+
+    def __init__(
+        self,
+        *,
+        backend: str = "sim",
+        sweep_fn: Optional[Callable[..., pd.DataFrame]] = None,
+        loss_values: str = "0, 0.1, 0.2, 0.3",
+        timeout_values: str = "0.05, 0.1, 0.2, 0.5",
+        values: int = 20,
+        **params: Any,
+    ) -> None:
+        super().__init__()
+        self.sweep_fn = sweep_fn
+        self.extra = {"batch": 1, **params}
+        self.loss_values = w.Text(value=loss_values, description="loss rates")
+        self.timeout_values = w.Text(value=timeout_values, description="timeouts (s)")
+        self.values = w.IntSlider(
+            value=values, min=1, max=200, description="values/client", continuous_update=False
+        )
+        self.metric = w.Dropdown(
+            options=self.METRICS, value="completion_time_s", description="colour by"
+        )
+        self.backend, self.backend_note = _backend_toggle(backend)
+        self.run_button = w.Button(description="Run sweep", icon="play", button_style="primary")
+        self.results: Optional[pd.DataFrame] = None
+        self.run_button.on_click(lambda _: self.run())
+        self.metric.observe(lambda _: self.draw(), names="value")
+        self.widget = w.VBox(
+            [
+                w.HBox([self.loss_values, self.timeout_values]),
+                w.HBox([self.values, self.metric]),
+                w.HBox([self.backend, self.run_button]),
+                self.backend_note,
+                self.output,
+            ]
+        )
+
+    @staticmethod
+    def _numbers(text: str) -> list[float]:
+        try:
+            values = [float(x) for x in text.replace(";", ",").split(",") if x.strip()]
+        except ValueError:
+            raise UsageError(f"write numbers separated by commas, not {text!r}") from None
+        if not values:
+            raise UsageError("give at least one value")
+        return values
+
+    def run(self) -> Optional[pd.DataFrame]:
+        """Run the sweep (progress bar in the output), then draw it."""
+        with self._running(self.run_button):
+            try:
+                losses = self._numbers(self.loss_values.value)
+                timeouts = self._numbers(self.timeout_values.value)
+            except UsageError as exc:
+                self._fail(exc)
+                return None
+            df = self._call(
+                self.sweep_fn or sweep,
+                losses,
+                timeouts,
+                values=int(self.values.value),
+                backend=self.backend.value,
+                progress=True,
+                **self.extra,
+            )
+            if df is None:
+                return None
+            self.results = df
+            self.draw()
+        return df
+
+    def draw(self) -> None:
+        """(Re)draw the last sweep coloured by the chosen metric."""
+        if self.results is None:
+            return
+        ax = viz.sweep_heatmap(self.results, "loss", "timeout", self.metric.value)
+        self._show(figure_image(ax.figure), _table(self.results.round(4), "All runs"))
+
+
+# ---------------------------------------------------------------------- lessons 05-07
+
+
+class _LessonExplorer(_Panel):
+    """A Run button over one lesson function; subclasses add controls and a picture."""
+
+    def __init__(self, run_fn: Optional[Callable[..., ExperimentResult]]) -> None:
+        super().__init__()
+        self.run_fn = run_fn
+        self.run_button = w.Button(description="Run", icon="play", button_style="primary")
+        self.run_button.on_click(lambda _: self.run())
+        self.last: Optional[ExperimentResult] = None
+        self.seed = w.IntText(value=1, description="seed", layout=w.Layout(width="170px"))
+        self.values = w.IntSlider(
+            value=10, min=1, max=200, description="values/client", continuous_update=False
+        )
+
+    def _invoke(self) -> ExperimentResult:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _outcome(self, result: ExperimentResult) -> list[Any]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def run(self) -> Optional[ExperimentResult]:
+        """Run the lesson's experiment with the current controls and show it."""
+        with self._running(self.run_button):
+            result = self._call(self._invoke)
+            if result is None:
+                return None
+            self.last = result
+            self._show(*self._outcome(result))
+        return result
+
+
+class DuelExplorer(_LessonExplorer):
+    """Notebook 05: 1-3 proposers compete; backoff on or off; the rounds over time.
+
+    Args:
+        run_fn: default :func:`~paxos_edu.experiments.run_duel`.
+    """
+
+    def __init__(self, *, run_fn: Optional[Callable[..., ExperimentResult]] = None) -> None:
+        super().__init__(run_fn)
+        self.proposers = w.IntSlider(value=2, min=1, max=3, description="proposers")
+        can = backoff_switchable()
+        self.backoff = w.Checkbox(
+            value=True,
+            disabled=not can,
+            description="backoff" if can else "backoff (cannot be switched off here)",
+        )
+        self.widget = w.VBox(
+            [
+                w.HBox([self.proposers, self.backoff]),
+                w.HBox([self.values, self.seed, self.run_button]),
+                self.output,
+            ]
+        )
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "proposers": int(self.proposers.value),
+            "backoff": bool(self.backoff.value),
+            "values": int(self.values.value),
+            "seed": int(self.seed.value),
+        }
+
+    def _invoke(self) -> ExperimentResult:
+        return (self.run_fn or run_duel)(self.params())
+
+    def _outcome(self, result: ExperimentResult) -> list[Any]:
+        ax = viz.rounds_over_time(result.run)
+        summary = pd.DataFrame([duel_summary(result)])
+        return [_table(summary.round(4), "Duel"), figure_image(ax.figure), result.report]
+
+
+class FailureExplorer(_LessonExplorer):
+    """Notebook 06: run with 3, 2 or 1 of 3 acceptors up, and kill an acceptor or a
+    proposer at time t; what each learner delivered over time, and the checks.
+
+    Args:
+        run_fn: default :func:`~paxos_edu.experiments.run_failures`.
+        backend: ``"sim"`` (default) or ``"real"``.
+    """
+
+    def __init__(
+        self, *, run_fn: Optional[Callable[..., ExperimentResult]] = None, backend: str = "sim"
+    ) -> None:
+        super().__init__(run_fn)
+        self.values.value = 50
+        self.acceptors_up = w.ToggleButtons(options=[3, 2, 1], value=3, description="acceptors up")
+        self.kill_role = w.Dropdown(
+            options=[("nobody", ""), ("an acceptor", "acceptor"), ("a proposer", "proposer")],
+            value="",
+            description="kill",
+        )
+        self.kill_id = w.BoundedIntText(
+            value=1, min=1, max=3, description="id", layout=w.Layout(width="150px")
+        )
+        self.kill_at = w.FloatSlider(
+            value=0.005,
+            min=0.0,
+            max=0.5,
+            step=0.005,
+            readout_format=".3f",
+            description="at (s)",
+            continuous_update=False,
+        )
+        self.backend, self.backend_note = _backend_toggle(backend)
+        self.widget = w.VBox(
+            [
+                self.acceptors_up,
+                w.HBox([self.kill_role, self.kill_id, self.kill_at]),
+                w.HBox([self.values, self.seed]),
+                w.HBox([self.backend, self.run_button]),
+                self.backend_note,
+                self.output,
+            ]
+        )
+
+    def _invoke(self) -> ExperimentResult:
+        kill = (self.kill_role.value, int(self.kill_id.value)) if self.kill_role.value else None
+        params = {
+            "values": int(self.values.value),
+            "seed": int(self.seed.value),
+            "backend": self.backend.value,
+        }
+        return (self.run_fn or run_failures)(
+            params,
+            acceptors_up=int(self.acceptors_up.value),
+            kill=kill,
+            kill_at=float(self.kill_at.value),
+        )
+
+    def _outcome(self, result: ExperimentResult) -> list[Any]:
+        events = {}
+        if self.kill_role.value:
+            events[f"{self.kill_role.value} {self.kill_id.value} killed"] = float(
+                self.kill_at.value
+            )
+        ax = viz.delivered_over_time(result, events=events)
+        counts = (
+            result.run.learned.groupby("learner").size().reindex(result.run.learners, fill_value=0)
+        )
+        summary = pd.DataFrame(
+            {
+                "values proposed": len(result.run.proposed),
+                "values learned": counts,
+                "complete (liveness)": result.complete,
+                "safe": result.safe,
+            }
+        )
+        return [
+            _table(summary, "What each learner delivered"),
+            result.report,
+            figure_image(ax.figure),
+        ]
+
+
+class CatchUpExplorer(_LessonExplorer):
+    """Notebook 07: a learner started late catches up from the first value on.
+
+    Args:
+        run_fn: default :func:`~paxos_edu.experiments.run_catchup`.
+        backend: ``"sim"`` (default) or ``"real"``.
+    """
+
+    def __init__(
+        self, *, run_fn: Optional[Callable[..., ExperimentResult]] = None, backend: str = "sim"
+    ) -> None:
+        super().__init__(run_fn)
+        self.values.value = 100
+        self.late_at = w.FloatSlider(
+            value=0.3,
+            min=0.0,
+            max=2.0,
+            step=0.05,
+            readout_format=".2f",
+            description="starts at (s)",
+            continuous_update=False,
+        )
+        self.loss = w.FloatSlider(
+            value=0.0, min=0.0, max=0.5, step=0.05, description="loss rate", continuous_update=False
+        )
+        self.backend, self.backend_note = _backend_toggle(backend)
+        self.widget = w.VBox(
+            [
+                w.HBox([self.late_at, self.loss]),
+                w.HBox([self.values, self.seed]),
+                w.HBox([self.backend, self.run_button]),
+                self.backend_note,
+                self.output,
+            ]
+        )
+
+    def _invoke(self) -> ExperimentResult:
+        params = {
+            "values": int(self.values.value),
+            "seed": int(self.seed.value),
+            "loss": float(self.loss.value),
+            "backend": self.backend.value,
+        }
+        return (self.run_fn or run_catchup)(params, late_at=float(self.late_at.value))
+
+    def _outcome(self, result: ExperimentResult) -> list[Any]:
+        ax = viz.catchup_progress(result.run, late_learner(result))
+        return [figure_image(ax.figure), result.report]

@@ -1,0 +1,220 @@
+"""The course notebooks in a real browser: JupyterLab in headless Chromium (Playwright).
+
+nbclient proves that cells run; these tests prove that a student sees working widgets:
+they run every cell from the menu, find the sliders and buttons in the page, move and
+click them like a person would, and check that what the kernel sends back changes the
+page. Every step leaves a screenshot in ``test-artifacts/browser/``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(600)]
+
+NB_PHASE1 = "01-phase1-prepare-promise.ipynb"
+NB_LOSS = "04-message-loss-and-timeouts.ipynb"
+
+
+def slider(page: Any, label: str, css_class: str) -> Any:
+    """An ipywidgets slider found by its stable class, or else by its exact description."""
+    by_label = page.locator(".widget-slider").filter(
+        has=page.locator(".widget-label", has_text=re.compile(rf"^\s*{re.escape(label)}\s*$")))
+    return page.locator(f".widget-slider.{css_class}").or_(by_label).first
+
+
+def button(scope: Any, text: str, css_class: str) -> Any:
+    """An ipywidgets button found by its stable class, or else by its exact text."""
+    by_text = scope.locator("button.widget-button",
+                            has_text=re.compile(rf"^\s*{re.escape(text)}\s*$"))
+    return scope.locator(f"button.widget-button.{css_class}").or_(by_text).first
+
+
+def readout(slider_box: Any) -> str:
+    return slider_box.locator(".widget-readout").inner_text().strip()
+
+
+def nudge(slider_box: Any, key: str = "ArrowRight", times: int = 1) -> None:
+    """Move a slider with the keyboard: focus its handle, press ``key``."""
+    handle = slider_box.locator(".noUi-handle").first
+    handle.focus()
+    for _ in range(times):
+        handle.press(key)
+
+
+def test_widgets_render_in_jupyterlab(notebook: Any) -> None:
+    """The environment of requirements.txt gives a JupyterLab in which ipywidgets render
+    and talk to the kernel: a slider moved in the page is what a button click reads."""
+    nb = notebook.open("smoke-widgets.ipynb")
+    nb.shot("opened")
+    nb.run_all(timeout_s=60)
+    page = nb.page
+    box = slider(page, "smoke value", "smoke-slider")
+    box.wait_for(state="visible", timeout=30_000)
+    nb.shot("rendered")
+    assert readout(box) == "5"
+    nudge(box, "ArrowRight", 2)
+    nb.wait_until(lambda: readout(box) == "7", 10, "the readout to follow the keyboard")
+    button(page, "Show value", "smoke-button").click()
+    out = page.locator(".widget-output")
+    nb.wait_until(lambda: "value = 7" in out.inner_text(), 30,
+                  "the kernel to print the slider's new value")
+    nb.shot("clicked")
+    assert nb.errors() == []
+    assert nb.problems == []
+
+
+def test_loss_timeout_explorer_runs_from_the_page(notebook: Any) -> None:
+    """Notebook 04: after Run All, the loss and timeout sliders and the Run button are on
+    the page and no cell shows an error; one step right on the loss slider and a click on
+    Run add a run with the new loss rate to the results table and redraw the plot."""
+    nb = notebook.open(NB_LOSS)
+    nb.shot("opened")
+    nb.run_all(timeout_s=120)
+    page = nb.page
+    assert nb.errors() == [], "a cell of notebook 04 shows an error"
+    loss = slider(page, "loss rate", "paxos-loss")
+    loss.wait_for(state="visible", timeout=30_000)
+    cell = nb.cell_with(loss)
+    timeout = slider(cell, "timeout (s)", "paxos-timeout")
+    run = button(cell, "Run", "paxos-run")
+    output = cell.locator(".paxos-output, .widget-output").last
+    for widget in (timeout, run):
+        widget.wait_for(state="visible", timeout=30_000)
+    cell.scroll_into_view_if_needed()
+    nb.shot("explorer", cell)
+
+    def results() -> list[dict[str, str]]:
+        table = output.locator("table").filter(
+            has=page.locator("th", has_text=re.compile(r"^\s*loss\s*$"))).last
+        return table_records(table) if table.count() else []
+
+    def plot_src() -> str:
+        img = output.locator("img").last
+        return (img.get_attribute("src") or "") if img.count() else ""
+
+    runs_before, src_before = results(), plot_src()
+    loss_before = float(readout(loss))
+    nudge(loss, "ArrowRight")
+    nb.wait_until(lambda: float(readout(loss)) > loss_before, 10,
+                  "the loss readout to follow the keyboard")
+    loss_now = float(readout(loss))
+    assert abs(loss_now - (loss_before + 0.05)) < 1e-9, (loss_before, loss_now)
+    nb.shot("loss-moved", cell)
+
+    run.click()
+    # The button says "Running…" (disabled) until the run is over, then "Run" again.
+    nb.wait_until(lambda: run.is_enabled() and len(results()) > len(runs_before), 120,
+                  "the run to finish and add a line to the results table")
+    nb.wait_until(lambda: plot_src() not in ("", src_before), 30, "the plot to be redrawn")
+    runs = results()
+    assert len(runs) == len(runs_before) + 1, runs
+    assert float(runs[-1]["loss"]) == loss_now, runs[-1]
+    assert output.locator("pre[style*='c5221f']").count() == 0, output.inner_text()  # _fail()
+    nb.shot("after-run", cell)
+    assert nb.errors() == []
+    assert nb.problems == []
+
+
+def table_rows(table: Any) -> list[str]:
+    """The rows of an HTML table as text, one string per row."""
+    return table.evaluate(
+        "t => [...t.querySelectorAll('tr')].map(r => [...r.cells].map(c => c.innerText.trim())"
+        ".join(' | '))")
+
+
+def table_records(table: Any) -> list[dict[str, str]]:
+    """The body rows of a pandas HTML table as dicts keyed by the first header row."""
+    return table.evaluate("""t => {
+      const head = [...t.querySelector('thead tr').cells].map(c => c.innerText.trim());
+      return [...t.querySelectorAll('tbody tr')].map(r => Object.fromEntries(
+        [...r.cells].map((c, i) => [head[i] ?? String(i), c.innerText.trim()])));
+    }""")
+
+
+def options(select: Any) -> list[str]:
+    """The options of an ipywidgets Select (which writes spaces as no-break spaces)."""
+    return [o.replace("\xa0", " ") for o in select.locator("option").all_inner_texts()]
+
+
+def choose(select: Any, pattern: str) -> str:
+    """Pick the first option of an ipywidgets Select whose text matches ``pattern``."""
+    raw = select.locator("option").all_inner_texts()
+    label = next((o for o in raw if re.search(pattern, o.replace("\xa0", " "))), None)
+    assert label is not None, f"no message matching {pattern!r} in flight: {options(select)}"
+    select.select_option(label=label)
+    return label.replace("\xa0", " ")
+
+
+def test_phase1_stepper_deliver_and_drop_change_the_state(notebook: Any) -> None:
+    """Notebook 01: the stepper's buttons drive the simulation. Deliver a client's submit,
+    advance time, deliver a prepare (the acceptor's promise appears in the state table),
+    drop another prepare (the message is gone, the acceptor still knows nothing)."""
+    nb = notebook.open(NB_PHASE1)
+    nb.run_all(timeout_s=120)
+    page = nb.page
+    assert nb.errors() == [], "a cell of notebook 01 shows an error"
+    deliver = button(page, "Deliver", "paxos-stepper-deliver")
+    cell = nb.cell_with(deliver)
+    cell.scroll_into_view_if_needed()
+    drop = button(cell, "Drop", "paxos-stepper-drop")
+    advance = button(cell, "Advance time", "paxos-stepper-advance")
+    messages = cell.locator(".paxos-stepper-messages select, .widget-select select").first
+    status = cell.locator(".paxos-stepper-status, .widget-html", has_text="last step").first
+    acceptors = cell.locator(".widget-output table").filter(
+        has=page.locator("caption", has_text="Acceptors")).first
+    diagram = cell.locator(".widget-output img").last
+    for widget in (deliver, drop, advance, messages, status, acceptors, diagram):
+        widget.wait_for(state="visible", timeout=30_000)
+    nb.shot("stepper", cell)
+
+    def after(action: Any, what: str) -> None:
+        before = status.inner_text()
+        action.click()
+        nb.wait_until(lambda: status.inner_text() != before, 30, f"the stepper to {what}")
+
+    # 1. Deliver the first message (the client's submit to proposer 1): no acceptor is
+    #    involved yet, so their table stays as it was.
+    start_rows = table_rows(acceptors)
+    assert all(" | - | " in row for row in start_rows[1:]), start_rows  # nobody promised
+    n_before = len(options(messages))
+    after(deliver, "deliver the submit")
+    assert "last step: deliver client1 -> proposer1: SUBMIT" in status.inner_text()
+    assert len(options(messages)) == n_before - 1
+    nb.shot("delivered-submit", cell)
+
+    # 2. Advance time: proposer 1's patience runs out, its prepares are in flight.
+    after(advance, "advance time")
+    nb.wait_until(lambda: any("PHASE1A" in o for o in options(messages)),
+                  30, "prepares (PHASE1A) in the message list")
+    nb.shot("advanced", cell)
+
+    # 3. Deliver round 1.1's prepare to acceptor 1: its promise shows in the table.
+    choose(messages, r"^proposer1 -> acceptor1: PHASE1A rnd 1\.1")
+    rows_before = table_rows(acceptors)
+    after(deliver, "deliver the prepare")
+    nb.wait_until(lambda: table_rows(acceptors) != rows_before, 30, "the acceptor table to change")
+    rows = table_rows(acceptors)
+    assert "deliver proposer1 -> acceptor1: PHASE1A" in status.inner_text()
+    promised = [r for r in rows if "1.1" in r]
+    assert len(promised) == 1 and promised[0].startswith("1 |"), rows
+    nb.shot("delivered-prepare", cell)
+
+    # 4. Drop round 1.1's prepare to acceptor 2: gone from the list, acceptor 2 unchanged,
+    #    the sequence diagram redrawn (the lost copy is crossed out).
+    dropped = choose(messages, r"^proposer1 -> acceptor2: PHASE1A rnd 1\.1")
+    src_before = diagram.get_attribute("src")
+    after(drop, "drop the prepare")
+    assert "last step: drop proposer1 -> acceptor2: PHASE1A" in status.inner_text()
+    assert dropped not in options(messages)
+    assert table_rows(acceptors) == rows, "a dropped prepare must not change any acceptor"
+    nb.wait_until(lambda: diagram.get_attribute("src") != src_before, 30,
+                  "the sequence diagram to be redrawn")
+    nb.shot("dropped-prepare", cell)
+    assert nb.errors() == []
+    assert nb.problems == []

@@ -1,0 +1,185 @@
+"""The notebooks' experiments as plain functions (simulator backend; real one: integration)."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from paxos_edu import experiments
+from paxos_edu.errors import UsageError
+from paxos_edu.rounds import make_round
+from paxos_edu.runlog import MESSAGE_COLUMNS, Run
+from paxos_edu.sim import Simulation, TraceRecord
+
+
+def sim_params(**kw):
+    return {"backend": "sim", "values": 5, **kw}
+
+
+def test_run_experiment_on_the_simulator_learns_everything_and_checks_it():
+    result = experiments.run_experiment(sim_params(loss=0.1, seed=4))
+    assert result.complete and result.safe and result.report.ok
+    assert isinstance(result.run, Run) and isinstance(result.run, experiments.SimRun)
+    assert len(result.run.proposed) == 10
+    assert result.run.learned.groupby("learner").size().tolist() == [10, 10]
+    assert result.completion_time > 0
+    assert (result.latency["latency"] > 0).all()
+    assert result.drops > 0
+    row = result.row()
+    assert row["values"] == 10 and row["loss"] == 0.1 and row["complete"]
+
+
+def test_the_same_seed_gives_the_same_run():
+    a = experiments.run_experiment(sim_params(loss=0.3, seed=9))
+    b = experiments.run_experiment(sim_params(loss=0.3, seed=9))
+    assert a.row() | {"wall_time_s": 0} == b.row() | {"wall_time_s": 0}
+    pd.testing.assert_frame_equal(a.run.learned, b.run.learned)
+
+
+def test_unknown_or_bad_parameters_are_usage_errors():
+    with pytest.raises(UsageError, match="unknown experiment parameter"):
+        experiments.run_experiment(sim_params(los=0.1))
+    with pytest.raises(UsageError, match="backend"):
+        experiments.run_experiment(dict(backend="cloud"))
+    with pytest.raises(UsageError, match="loss"):
+        experiments.run_experiment(sim_params(loss=1.0))
+
+
+def test_simulate_records_submission_and_delivery_times_in_virtual_seconds():
+    sim = Simulation(seed=1)
+    sim.submit(1, ["a", "b"])
+    sim.submit(2, ["c"], at=0.5)
+    run = experiments.simulate(sim, until=5.0, not_before=0.5)
+    assert run.proposed["time"].tolist() == [0.0, 0.0, 0.5]
+    late = run.learned[run.learned["value"] == "c"]["time"]
+    assert (late > 0.5).all() and (late < 0.6).all()
+    assert run.check().ok
+    assert run.metrics().summary["values"] == 3
+    assert run.trace is sim.trace or len(run.trace) == len(sim.trace)
+
+
+def test_run_messages_has_one_send_per_multicast():
+    sim = Simulation(seed=1, proposers=1, learners=1, clients=1)
+    sim.submit(1, ["a"])
+    res = sim.run(5)
+    table = experiments.run_messages(res.trace)
+    assert list(table.columns) == list(MESSAGE_COLUMNS)
+    sent = table[table["direction"] == "sent"]
+    assert (sent["kind"] == "PHASE1A").sum() == 1  # one prepare to the whole group
+    assert (sent["kind"] == "PHASE2B").sum() == 3  # one accepted per acceptor
+    received = table[(table["direction"] == "received") & (table["kind"] == "PHASE2B")]
+    assert set(received["process"]) == {"proposer1", "learner1"}
+    assert set(table.loc[table["kind"] == "PHASE2B", "group"]) == {"learners"}
+
+
+def test_a_copy_lost_on_the_way_does_not_split_its_multicast():
+    rnd = make_round(1, 1)
+    trace = [
+        TraceRecord(0.1, "sent", "proposer1", "acceptor1", "PHASE1A", 0, rnd, 1),
+        TraceRecord(0.1, "dropped", "proposer1", "acceptor1", "PHASE1A", 0, rnd, 1, "loss"),
+        TraceRecord(0.1, "sent", "proposer1", "acceptor2", "PHASE1A", 0, rnd, 2),
+        TraceRecord(0.1, "sent", "proposer1", "acceptor3", "PHASE1A", 0, rnd, 3),
+        TraceRecord(0.1, "sent", "proposer1", "acceptor1", "PHASE1A", 0, rnd, 4),  # a resend
+    ]
+    rows = [(r.event, r.time, r.sender, r.receiver, r.kind, r.instance, r.rnd) for r in trace]
+    assert experiments.datagram_numbers(rows) == [0, 1, 0, 0, 4]
+    table = experiments.run_messages(trace)
+    assert table["direction"].tolist() == ["sent", "dropped", "sent"]
+    assert table["process"].tolist() == ["proposer1", "acceptor1", "proposer1"]
+
+
+def test_a_majority_of_acceptors_down_stops_learning_but_not_safety():
+    result = experiments.run_failures(sim_params(until=1.0), acceptors_up=1)
+    assert result.safe and not result.complete
+    assert len(result.run.learned) == 0
+    assert math.isnan(result.completion_time)
+
+
+def test_killing_an_acceptor_mid_run_keeps_a_quorum():
+    result = experiments.run_failures(
+        sim_params(values=30, batch=1), kill=("acceptor", 1), kill_at=0.005
+    )
+    assert result.complete and result.safe
+    notes = result.run.notes
+    assert ((notes["process"] == "acceptor1") & (notes["note"] == "crash")).any()
+
+
+def test_a_late_learner_catches_up_from_the_first_value():
+    result = experiments.run_catchup(dict(values=20), late_at=0.2)
+    late = experiments.late_learner(result)
+    assert late == 3 and result.complete
+    rows = result.run.learned[result.run.learned["learner"] == late]
+    assert len(rows) == 40 and (rows["time"] >= 0.2).all()
+    assert rows["value"].tolist() == result.run.learned.query("learner == 1")["value"].tolist()
+
+
+def test_without_backoff_duelling_proposers_collide_more():
+    if not experiments.backoff_switchable():
+        pytest.skip("proposers have no backoff switch")
+    on = experiments.duel_summary(experiments.run_duel(dict(backoff=True, values=5, seed=3)))
+    off = experiments.duel_summary(experiments.run_duel(dict(backoff=False, values=5, seed=3)))
+    assert off["step_downs"] > on["step_downs"]
+    assert off["highest_round"] > on["highest_round"]
+
+
+def test_sweep_runs_every_cell_of_the_grid():
+    df = experiments.sweep([0.0, 0.2], [0.05, 0.2], values=3, progress=False)
+    assert len(df) == 4
+    assert set(zip(df["loss"], df["timeout"])) == {(0.0, 0.05), (0.0, 0.2), (0.2, 0.05), (0.2, 0.2)}
+    assert df["complete"].all()
+
+
+def test_retries_and_drops_are_counted_once_across_overlapping_sources():
+    table = pd.DataFrame([
+        ("client1", "client", 1, "counters", "dropped.ACK", 2),
+        ("client1", "client", 1, "counters", "retries", 10),  # values re-sent, not timeouts
+        ("client1", "client", 1, "counters", "notes.retry", 1),
+        ("client1", "client", 1, "notes", "retry", 1),
+        ("client1", "client", 1, "trace", "dropped:loss", 2),  # the same drops again
+        ("learner1", "learner", 1, "trace", "dropped:loss", 5),
+    ], columns=["process", "role", "id", "source", "name", "count"])  # fmt: skip
+    counts = experiments.retries_and_drops_by_role(table)
+    assert counts.to_dict("index") == {
+        "client": {"retries": 1, "drops": 2},
+        "learner": {"retries": 0, "drops": 5},
+    }  # no counters
+    only_trace = experiments.retries_and_drops_by_role(table[table["source"] != "counters"])
+    assert only_trace["drops"].to_dict() == {"client": 2, "learner": 5}
+
+
+def test_compare_2b_routes_counts_one_more_datagram_and_delay_via_the_proposer():
+    t = experiments.compare_2b_routes(acceptors=3, proposers=1, learners=2)
+    per = t.groupby("route")["per_value"].sum()
+    assert per["2B via proposer"] == per["2B to learners"] + 1
+    assert t.groupby("route")["delays"].first().to_dict() == {
+        "2B to learners": 2,
+        "2B via proposer": 3,
+    }
+
+
+@pytest.mark.integration
+def test_run_experiment_on_real_processes():
+    ok, why = experiments.real_backend()
+    if not ok:
+        pytest.skip(why)
+    result = experiments.run_experiment(
+        dict(backend="real", values=10, loss=0.1, timeout=0.1, until=20.0)
+    )
+    assert result.complete and result.safe
+    assert len(result.run.learned) == 2 * 20
+    assert result.latency["latency"].gt(0).all()
+
+
+@pytest.mark.integration
+def test_real_failures_and_catch_up():
+    ok, why = experiments.real_backend()
+    if not ok:
+        pytest.skip(why)
+    down = experiments.run_failures(dict(backend="real", values=5, until=1.5), acceptors_up=1)
+    assert down.safe and not down.complete
+    late = experiments.run_catchup(dict(backend="real", values=20, until=20.0), late_at=0.3)
+    assert late.complete
+    rows = late.run.learned[late.run.learned["learner"] == experiments.late_learner(late)]
+    assert len(rows) == 40

@@ -1,0 +1,364 @@
+"""Pictures of paxos_edu.viz, drawn from small simulations and from Run-like tables."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.patches import FancyArrowPatch  # noqa: E402
+
+from paxos_edu import experiments, explore, viz  # noqa: E402
+from paxos_edu.errors import UsageError  # noqa: E402
+from paxos_edu.rounds import make_round  # noqa: E402
+from paxos_edu.sim import Simulation  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def small_run():
+    """Two clients, one value each, no loss: every copy delivered."""
+    sim = Simulation(seed=1)
+    sim.submit(1, ["a"])
+    sim.submit(2, ["b"])
+    return sim.run(5)
+
+
+@pytest.fixture(scope="module")
+def lossy():
+    return experiments.run_experiment(dict(backend="sim", loss=0.2, values=5, seed=3))
+
+
+def arrows(ax):
+    return [p for p in ax.patches if isinstance(p, FancyArrowPatch)]
+
+
+def legend_labels(ax):
+    legend = ax.get_legend()
+    return [t.get_text() for t in legend.get_texts()] if legend else []
+
+
+def run_messages(rows):
+    """A Run.messages-like table from rows of
+    (time, process, direction, kind, instance, round, group[, reason])."""
+    recs = []
+    for row in rows:
+        t, proc, direction, kind, inst, rnd, group, *reason = row
+        role = proc.rstrip("0123456789")
+        recs.append(
+            dict(
+                time=t,
+                process=proc,
+                role=role,
+                id=int(proc[len(role) :]),
+                direction=direction,
+                kind=kind,
+                instance=inst,
+                round=rnd,
+                group=group,
+                size=40,
+                reason=reason[0] if reason else None,
+            )
+        )
+    df = pd.DataFrame(recs)
+    df["instance"] = df["instance"].astype("Int64")
+    df["round"] = df["round"].astype("Int64")
+    return df
+
+
+R = make_round(1, 1)
+REAL = run_messages([
+    (0.000, "proposer1", "sent", "PHASE1A", 0, R, "acceptors"),
+    (0.001, "acceptor1", "received", "PHASE1A", 0, R, "acceptors"),
+    (0.001, "acceptor2", "received", "PHASE1A", 0, R, "acceptors"),
+    (0.001, "acceptor3", "dropped", "PHASE1A", None, None, "acceptors", "loss"),
+    (0.002, "acceptor1", "sent", "PHASE1B", 0, R, "proposers"),
+    (0.002, "acceptor2", "sent", "PHASE1B", 0, R, "proposers"),
+    (0.003, "proposer1", "received", "PHASE1B", 0, R, "proposers"),
+    (0.003, "proposer1", "received", "PHASE1B", 0, R, "proposers"),
+    (0.500, "learner1", "received", "PHASE2B", 0, R, "learners"),  # nobody logged the send
+])  # fmt: skip
+
+
+# ---------------------------------------------------------------------- message_frame
+
+
+def test_message_frame_from_a_sim_trace_is_exact(small_run):
+    frame = viz.message_frame(small_run)
+    assert set(frame["event"]) == {"sent", "delivered"}
+    assert frame["exact"].all()
+    sent = frame[frame["event"] == "sent"].set_index("msg_id")
+    for row in frame[frame["event"] == "delivered"].itertuples():
+        assert sent.loc[row.msg_id, "receiver"] == row.receiver
+        assert sent.loc[row.msg_id, "sender"] == row.sender
+
+
+def test_message_frame_pairs_a_real_runs_receipts_with_its_sends():
+    frame = viz.message_frame(REAL)
+    receipts = frame[frame["event"] != "sent"].set_index("receiver")
+    assert receipts.loc["acceptor1", "sender"] == "proposer1"
+    assert bool(receipts.loc["acceptor1", "exact"])
+    drop = receipts.loc["acceptor3"]
+    assert drop["event"] == "dropped" and drop["sender"] == "proposer1"
+    assert drop["instance"] == 0 and drop["round"] == R  # filled in from the send
+    promises = frame[(frame["event"] == "delivered") & (frame["kind"] == "PHASE1B")]
+    assert list(promises["sender"]) == ["acceptor1", "acceptor2"]  # first in, first out
+    assert not promises["exact"].any()  # two acceptors could have sent each
+    orphan = frame[frame["receiver"] == "learner1"].iloc[0]
+    assert pd.isna(orphan["msg_id"]) and pd.isna(orphan["sender"])
+
+
+def test_pairing_prefers_a_retransmission_to_an_old_lost_send():
+    frame = viz.message_frame(
+        run_messages(
+            [
+                (0.0, "proposer1", "sent", "PHASE2A", 4, R, "acceptors"),
+                (0.2, "proposer1", "sent", "PHASE2A", 4, R, "acceptors"),
+                (0.201, "acceptor1", "received", "PHASE2A", 4, R, "acceptors"),
+            ]
+        )
+    )
+    receipt = frame[frame["event"] == "delivered"].iloc[0]
+    resend = frame[frame["event"] == "sent"].iloc[1]
+    assert receipt["msg_id"] == resend["msg_id"]
+
+
+def test_message_frame_of_run_messages_converted_from_a_sim_matches_its_events(lossy):
+    frame = viz.message_frame(lossy.run.messages)
+    exact = viz.message_frame(lossy.run)  # a SimRun carries its exact trace
+    assert (frame["event"] == "dropped").sum() == (exact["event"] == "dropped").sum() > 0
+    assert frame.loc[frame["event"] != "sent", "msg_id"].notna().all()
+
+
+def test_sequence_diagram_of_an_explored_schedule():
+    outcome = explore.run_schedule(
+        explore.Setup(), [("submit", 0), ("advance", 0), ("deliver", 0), ("drop", 0)]
+    )
+    ax = viz.sequence_diagram(outcome, kinds="all")
+    trace = outcome.sim.trace
+    copies = [r for r in trace if r.event == "sent" and r.sender != r.receiver]
+    assert len(arrows(ax)) == len(copies)  # delivered, dropped or still in flight
+    assert "dropped" in legend_labels(ax)
+
+
+def test_message_frame_rejects_what_it_cannot_read():
+    with pytest.raises(UsageError):
+        viz.message_frame(pd.DataFrame({"x": [1]}))
+    with pytest.raises(UsageError):
+        viz.message_frame(42)
+
+
+def test_filter_messages_by_kind_short_name_and_instance(small_run):
+    frame = viz.message_frame(small_run)
+    only = viz.filter_messages(frame, kinds=["1a", "2B"], instances=[0])
+    assert set(only["kind"]) == {"PHASE1A", "PHASE2B"}
+    assert (only["instance"] == 0).all()
+    assert "HEARTBEAT" not in set(viz.filter_messages(frame)["kind"])
+    with pytest.raises(UsageError):
+        viz.filter_messages(frame, kinds=["3C"])
+
+
+# ---------------------------------------------------------------------- sequence diagram
+
+
+def test_sequence_diagram_draws_one_arrow_per_delivered_copy(small_run):
+    ax = viz.sequence_diagram(small_run)
+    frame = viz.filter_messages(viz.message_frame(small_run))
+    delivered = (frame["event"] == "delivered").sum()
+    in_flight = len(viz.message_arrows(frame).query("outcome == 'in flight'"))
+    assert len(arrows(ax)) == delivered + in_flight
+    labels = legend_labels(ax)
+    assert {"1A", "1B", "2A", "2B", "submit"} <= set(labels)
+    assert "heartbeat" not in labels
+    assert "acceptor1" in [t.get_text() for t in ax.get_xticklabels()]
+    assert any(t.get_text().startswith("2A 1.1 i0") for t in ax.texts)
+
+
+def test_sequence_diagram_marks_a_drop_and_messages_in_flight():
+    sim = Simulation(seed=2, manual=True, proposers=1, learners=1, clients=1)
+    sim.submit(1, ["v"])
+    sim.drop(sim.in_flight[0].id)  # the submission to proposer1 is lost
+    sim.submit(1, ["w"])
+    ax = viz.sequence_diagram(sim)
+    drops = [c for c in ax.collections if c.get_label() == "_drops"]
+    assert len(drops) == 1 and len(drops[0].get_offsets()) == 1
+    assert {"dropped", "in flight"} <= set(legend_labels(ax))
+    dotted = [a for a in arrows(ax) if a.get_linestyle() not in ("-", "solid")]
+    assert len(dotted) == 1  # the second submission, still on its way
+
+
+def test_sequence_diagram_filters_by_instance_and_time(small_run):
+    t_first_2b = min(r.time for r in small_run.trace if r.kind == "PHASE2B")
+    all_arrows = len(arrows(viz.sequence_diagram(small_run, instances=[0])))
+    early = viz.sequence_diagram(small_run, instances=[0], until=t_first_2b)
+    assert 0 < len(arrows(early)) < all_arrows
+    assert "up to t" in early.get_title()
+    assert "2B" in legend_labels(early)  # the first 2B left, still in flight
+    assert "submit" not in legend_labels(early)  # client traffic has no instance
+
+
+def test_sequence_diagram_caps_the_number_of_messages(lossy):
+    ax = viz.sequence_diagram(lossy.run, max_messages=10, kinds="all")
+    assert "first 10 of" in ax.get_title()
+    frame = viz.filter_messages(viz.message_frame(lossy.run), kinds="all")
+    assert len(arrows(ax)) < (frame["event"] != "sent").sum()
+
+
+def test_sequence_diagram_of_a_real_run_table_dashes_inferred_senders():
+    ax = viz.sequence_diagram(REAL, y="time")
+    labels = legend_labels(ax)
+    assert {"sender inferred", "dropped", "unpaired send/receipt"} <= set(labels)
+    dashed = [a for a in arrows(ax) if a.get_linestyle() not in ("-", "solid")]
+    assert len(dashed) == 2  # the two promises
+    assert ax.get_ylabel().startswith("time (ms)")
+    with pytest.raises(UsageError):
+        viz.sequence_diagram(REAL, y="lamport")
+
+
+# ---------------------------------------------------------------------- role graph
+
+
+def test_role_graph_counts_messages_and_highlights_drops(lossy):
+    g = viz.role_graph_data(lossy.run)
+    frame = viz.filter_messages(viz.message_frame(lossy.run))
+    delivered = frame[(frame["event"] == "delivered")]
+    assert sum(e["messages"] for *_, e in g.edges(data=True)) == len(delivered)
+    assert sum(e["dropped"] for *_, e in g.edges(data=True)) == (frame["event"] == "dropped").sum()
+    assert g.nodes["acceptor1"]["role"] == "acceptor"
+    ax = viz.role_graph(lossy.run)
+    assert {"acceptors", "some dropped (n / d✗)"} <= set(legend_labels(ax))
+    assert any("✗" in t.get_text() for t in ax.texts)
+
+
+def test_role_graph_of_a_real_run_table():
+    g = viz.role_graph_data(REAL)
+    assert g.edges["proposer1", "acceptor1"]["messages"] == 1
+    assert g.edges["proposer1", "acceptor3"]["dropped"] == 1
+    assert "learner1" in g  # a process seen only as a receiver still gets a node
+
+
+# ---------------------------------------------------------------------- run metrics
+
+
+def test_latency_histogram_marks_median_and_p99(lossy):
+    ax = viz.latency_histogram(lossy)
+    assert len(ax.patches) == 30  # bins
+    assert [label.split(":")[0] for label in legend_labels(ax)][1:] == ["median", "99th percentile"]
+    assert ax.get_xlabel().endswith("(ms)")
+
+
+def test_latency_histogram_of_a_latency_table():
+    ax = viz.latency_histogram(pd.DataFrame({"latency": [0.001, 0.002, 0.004]}), bins=3)
+    assert len(ax.patches) == 3
+    empty = viz.latency_histogram(pd.DataFrame({"latency": []}))
+    assert "no value learned" in [t.get_text() for t in empty.texts]
+
+
+def test_throughput_plot_has_a_line_per_learner(lossy):
+    ax = viz.throughput_plot(lossy.run)
+    assert len(ax.get_lines()) == 2
+    assert legend_labels(ax) == ["learner 1", "learner 2"]
+
+
+def test_retries_bar_shows_retries_and_drops_per_role(lossy):
+    ax = viz.retries_bar(lossy)
+    assert len(ax.patches) == 2 * 4  # two bars per role
+    assert legend_labels(ax) == ["retries (timeouts fired)", "datagrams dropped"]
+    heights = [p.get_height() for p in ax.patches]
+    assert sum(heights[4:]) == lossy.drops > 0 and sum(heights[:4]) == lossy.retries
+
+
+def test_rounds_over_time_shows_a_duel():
+    duel = experiments.run_duel(dict(proposers=3, backoff=False, values=3, seed=3))
+    ax = viz.rounds_over_time(duel.run)
+    labels = legend_labels(ax)
+    assert labels[:3] == ["proposer1", "proposer2", "proposer3"]
+    assert {"prepare (1A)", "became leader", "stepped down"} <= set(labels)
+    assert ax.get_ylim()[1] >= 3
+
+
+def test_rounds_over_time_falls_back_to_the_1a_of_a_trace(small_run):
+    ax = viz.rounds_over_time(small_run.trace)
+    assert legend_labels(ax)[0] == "proposer1"
+
+
+def test_catchup_progress_highlights_the_late_learner():
+    result = experiments.run_catchup(dict(values=20), late_at=0.2)
+    ax = viz.catchup_progress(result, experiments.late_learner(result))
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    late = lines["learner 3 (late)"]
+    assert late.get_linewidth() > lines["learner 1"].get_linewidth()
+    assert late.get_xdata()[0] == pytest.approx(0.2)  # its line starts when it started
+    assert late.get_ydata()[-1] == 40
+    assert lines["learner 1"].get_xdata()[-1] == pytest.approx(late.get_xdata()[-1])
+    assert "learner 3 starts" in lines
+
+
+def test_delivered_over_time_shows_learners_that_learned_nothing():
+    result = experiments.run_failures(dict(values=3, until=0.5), acceptors_up=1)
+    ax = viz.delivered_over_time(result, events={"acceptor 2 killed": 0.0})
+    assert legend_labels(ax) == ["learner 1", "learner 2", "acceptor 2 killed", "proposed (6)"]
+    assert ax.get_lines()[0].get_ydata().max() == 0
+
+
+def test_catchup_progress_needs_delivery_times(small_run):
+    with pytest.raises(UsageError):
+        viz.catchup_progress(small_run, 1)
+
+
+def test_sweep_heatmap_annotates_each_cell_and_greys_missing_ones():
+    df = pd.DataFrame(
+        {
+            "loss": [0, 0, 0.2, 0.2],
+            "timeout": [0.1, 0.2, 0.1, 0.2],
+            "completion_time_s": [0.01, 0.02, 0.5, np.nan],
+        }
+    )
+    ax = viz.sweep_heatmap(df, "loss", "timeout", "completion_time_s")
+    texts = [t.get_text() for t in ax.texts]
+    assert len(texts) == 4 and "–" in texts and "0.5" in texts
+    assert ax.get_xlabel() == "loss" and ax.get_ylabel() == "timeout"
+    assert len(ax.figure.axes) == 2  # with its colour bar
+
+
+def test_message_counts_bar_groups_routes():
+    routes = experiments.compare_2b_routes(acceptors=3, proposers=1, learners=2)
+    ax = viz.message_counts_bar(routes)
+    assert len(ax.patches) == 2 * 3  # 2 routes x kinds 2A, 2B, decision
+    assert legend_labels(ax) == ["2B to learners", "2B via proposer"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["2A", "2B", "decision"]
+
+
+def test_message_counts_bar_of_a_runs_messages_per_value(lossy):
+    ax = viz.message_counts_bar(lossy.metrics.messages_per_value)
+    assert len(ax.patches) == len(lossy.metrics.messages_per_value)
+
+
+# ---------------------------------------------------------------------- state tables
+
+
+def test_acceptor_state_table_shades_a_promise_quorum_and_a_chosen_value():
+    sim = Simulation(seed=1, manual=True, proposers=1, learners=1, clients=1)
+    sim.submit(1, ["x"])
+    sim.deliver_all("SUBMIT")
+    sim.advance(0.1)  # proposer1 times out and prepares
+    for _ in range(2):
+        sim.deliver_next("PHASE1A")
+    html = viz.acceptor_state_table(sim).to_html()
+    assert "#FCE3B6" in html and "#CFE6F6" not in html  # 2 of 3 promised: a quorum
+    sim.deliver_all("PHASE1A")
+    sim.deliver_all("PHASE1B")
+    for _ in range(2):
+        sim.deliver_next("PHASE2A")
+    assert "#CFE6F6" in viz.acceptor_state_table(sim).to_html()  # chosen
+    snap = viz.stepper_snapshot(sim)
+    assert set(snap) == {"acceptors", "proposers", "learners", "in_flight"}

@@ -1,0 +1,254 @@
+"""The notebook widgets, driven through their callbacks as a notebook would."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from IPython.display import Image  # noqa: E402
+
+from paxos_edu import experiments, widgets  # noqa: E402
+from paxos_edu.errors import UsageError  # noqa: E402
+from paxos_edu.sim import Simulation  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_figures():
+    yield
+    assert plt.get_fignums() == []  # widgets close what they draw
+    plt.close("all")
+
+
+@pytest.fixture
+def clears(monkeypatch):
+    """Count Output.clear_output(wait=True) calls of every widget."""
+    calls = []
+    real = widgets.w.Output.clear_output
+
+    def spy(self, *args, **kwargs):
+        calls.append(kwargs.get("wait", args[0] if args else False))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(widgets.w.Output, "clear_output", spy)
+    return calls
+
+
+def manual_sim():
+    sim = Simulation(seed=1, manual=True, proposers=1, learners=1, clients=1)
+    sim.submit(1, ["hello"])
+    return sim
+
+
+# ---------------------------------------------------------------------- stepper
+
+
+def test_stepper_needs_a_manual_simulation():
+    with pytest.raises(UsageError):
+        widgets.Stepper(Simulation(seed=1))
+
+
+@pytest.fixture
+def no_pictures(monkeypatch):
+    """Skip rendering PNGs where a test is about something else (they cost ~0.2 s each)."""
+    monkeypatch.setattr(widgets, "figure_image", lambda fig, dpi=80: plt.close(fig) or "png")
+
+
+def test_stepper_delivers_the_selected_message_and_the_state_table_changes(clears, no_pictures):
+    sim = manual_sim()
+    st = widgets.Stepper(sim)
+    assert [label for label, _ in st.messages.options][0].startswith("client1 -> proposer1")
+    assert st.deliver_selected().startswith("deliver client1 -> proposer1: SUBMIT")
+    st.advance(0.1)  # proposer1's patience runs out: it prepares
+    assert all(c.kind == "PHASE1A" for c in st._listed())
+    before = st.state_table()
+    st.messages.value = st._listed()[1].id  # the 1A to acceptor2
+    st.deliver_button.click()
+    after = st.state_table()
+    changed = after.compare(before)
+    assert list(changed.index) == [1] and after.loc[1, "rnd"] == "1.1"
+    assert st.history[-1].startswith("deliver proposer1 -> acceptor2: PHASE1A")
+    assert any(c.kind == "PHASE1B" and c.sender == "acceptor2" for c in sim.in_flight)
+    assert clears and all(clears)  # every refresh replaces the output
+    assert st.shown[-1] == "png"  # the sequence diagram
+    assert "t = 0.100 s" in st.status.value
+
+
+def test_stepper_drop_deliver_all_and_hidden_heartbeats():
+    sim = manual_sim()
+    st = widgets.Stepper(sim, diagram=False)
+    st.drop_button.click()
+    assert [r.event for r in sim.trace][-1] == "dropped"
+    assert st.deliver_selected() == "nothing to deliver"
+    st.advance(0.1)
+    assert any(c.kind == "HEARTBEAT" for c in sim.in_flight)
+    assert all(c.kind != "HEARTBEAT" for c in st._listed())
+    st.heartbeats.value = True
+    assert any(c.kind == "HEARTBEAT" for c in st._listed())
+    st.deliver_all_button.click()
+    assert sim.in_flight == [] and st.messages.options == ()
+    assert st.history[-1].startswith("delivered ")
+
+
+def test_stepper_advance_button_uses_the_dt_box():
+    st = widgets.Stepper(manual_sim(), diagram=False)
+    st.dt.value = 0.25
+    st.advance_button.click()
+    assert st.sim.now == pytest.approx(0.25)
+    assert st.history == ["advanced 0.25 s"]
+    assert len(st.shown) == 3  # tables only, no diagram
+    st.diagram = True
+    st.refresh()
+    assert isinstance(st.shown[-1], Image) and st.shown[-1].data.startswith(b"\x89PNG")
+
+
+# ---------------------------------------------------------------------- loss and timeout
+
+
+def test_loss_timeout_explorer_disables_its_button_while_running(clears):
+    seen = {}
+
+    def fake_run(params, progress=None):
+        seen["disabled"] = explorer.run_button.disabled
+        seen["params"] = params
+        progress(5, 10)
+        seen["progress"] = explorer.progress.value
+        return experiments.run_experiment(dict(params, values=3))
+
+    explorer = widgets.LossTimeoutExplorer(backend="sim", run_fn=fake_run)
+    explorer.loss.value = 0.3
+    explorer.timeout.value = 0.06
+    clears.clear()
+    explorer.run_button.click()
+    assert seen["disabled"] is True and explorer.run_button.disabled is False
+    assert explorer.run_button.description == "Run"
+    assert seen["params"]["loss"] == 0.3 and seen["params"]["backend"] == "sim"
+    assert seen["progress"] == 0.5 and explorer.progress.value == 1.0
+    assert clears == [True, True]  # "running…", then the outcome, each replacing the last
+    assert len(explorer.results) == 1 and explorer.results["loss"].iloc[0] == 0.3
+    table, report, picture = explorer.shown
+    assert "Runs so far" in table.data and report is explorer.last.report
+    assert isinstance(picture, Image)
+
+
+def test_loss_timeout_explorer_runs_the_simulator_and_keeps_a_history(no_pictures):
+    explorer = widgets.LossTimeoutExplorer(backend="sim", values=4)
+    first = explorer.run()
+    explorer.loss.value = 0.4
+    second = explorer.run()
+    assert first.complete and second.complete
+    assert explorer.results["loss"].tolist() == [0.1, 0.4]
+    assert explorer.results.index.tolist() == [1, 2]
+    assert explorer.results["drops"].iloc[1] > 0
+
+
+def test_loss_timeout_explorer_shows_an_error_and_reenables_the_button(monkeypatch):
+    def broken(params, progress=None):
+        raise UsageError("no multicast here")
+
+    monkeypatch.setattr(widgets, "run_experiment", broken)  # the module-level default
+    explorer = widgets.LossTimeoutExplorer(backend="sim")
+    assert explorer.run() is None
+    assert isinstance(explorer.error, UsageError)
+    assert "no multicast here" in explorer.shown[0].data
+    assert not explorer.run_button.disabled and explorer.results.empty
+
+
+def test_run_experiment_is_reexported_for_notebooks():
+    assert widgets.run_experiment is experiments.run_experiment
+    result = widgets.run_experiment({"backend": "sim", "values": 2})
+    assert result.complete
+
+
+# ---------------------------------------------------------------------- sweep
+
+
+def test_sweep_widget_runs_and_redraws_by_metric(clears):
+    calls = []
+
+    def fake_sweep(losses, timeouts, **kw):
+        calls.append((losses, timeouts, kw))
+        assert sweeper.run_button.disabled
+        return experiments.sweep(losses, timeouts, values=2, progress=False)
+
+    sweeper = widgets.SweepWidget(sweep_fn=fake_sweep, loss_values="0, 0.2", timeout_values="0.1")
+    df = sweeper.run()
+    assert calls[0][:2] == ([0.0, 0.2], [0.1]) and calls[0][2]["progress"] is True
+    assert len(df) == 2 and sweeper.results is df
+    assert isinstance(sweeper.shown[0], Image) and not sweeper.run_button.disabled
+    shown = sweeper.shown[0]
+    sweeper.metric.value = "retries"
+    assert sweeper.shown[0] is not shown  # redrawn without running again
+    assert len(calls) == 1
+
+
+def test_sweep_widget_rejects_bad_lists():
+    sweeper = widgets.SweepWidget(loss_values="0, lots")
+    assert sweeper.run() is None
+    assert "numbers separated by commas" in sweeper.shown[0].data
+
+
+# ---------------------------------------------------------------------- lessons
+
+
+def test_duel_explorer_draws_rounds():
+    duel = widgets.DuelExplorer()
+    duel.proposers.value = 3
+    duel.values.value = 3
+    result = duel.run()
+    assert result.params["proposers"] == 3 and result.params["backend"] == "sim"
+    summary, picture, report = duel.shown
+    assert "leaderships" in summary.data and isinstance(picture, Image)
+    if experiments.backoff_switchable():
+        duel.backoff.value = False
+        assert duel.run().params["backoff"] is False
+
+
+def test_failure_explorer_kills_and_reports_liveness(no_pictures):
+    fail = widgets.FailureExplorer()
+    fail.acceptors_up.value = 1
+    result = fail.run()
+    assert not result.complete and result.safe
+    assert "What each learner delivered" in fail.shown[0].data
+    fail.acceptors_up.value = 3
+    fail.kill_role.value = "proposer"
+    fail.values.value = 5
+    seen = {}
+
+    def spy(params, **kw):
+        seen.update(kw)
+        return experiments.run_failures(params, **kw)
+
+    fail.run_fn = spy
+    assert fail.run().complete
+    assert seen["kill"] == ("proposer", 1) and seen["acceptors_up"] == 3
+
+
+def test_catchup_explorer_shows_the_late_learner():
+    catch = widgets.CatchUpExplorer()
+    catch.values.value = 10
+    catch.late_at.value = 0.2
+    result = catch.run()
+    assert result.complete and not catch.run_button.disabled
+    assert isinstance(catch.shown[0], Image)
+
+
+def test_widgets_display_as_their_box():
+    bundle = widgets.DuelExplorer()._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+
+
+@pytest.mark.integration
+def test_loss_timeout_explorer_on_real_processes():
+    ok, why = experiments.real_backend()
+    if not ok:
+        pytest.skip(why)
+    explorer = widgets.LossTimeoutExplorer(backend="real", values=10)
+    result = explorer.run()
+    assert explorer.error is None and result.complete
+    assert (
+        isinstance(explorer.results, pd.DataFrame) and explorer.results["backend"].iloc[0] == "real"
+    )
