@@ -8,13 +8,15 @@ One run measures, on this machine and in this order:
    hop between two Python processes (a ping-pong, half the round trip);
 2. **throughput**: values learned per second through real processes in the course
    topology (2 clients, 2 proposers, 3 acceptors, 2 learners) at 2 x 50 000 values --
-   default settings, ``batch 1``, ``mode classic`` and ``loss 0.1``;
-3. **latency** at low load: one client, one value at a time; p50 / p99 from the client's
+   default settings, ``batch 1``, ``mode classic`` and ``loss 0.1`` -- run without event
+   logs as the course scripts run them, with the **CPU time per value** of each role from
+   the operating system;
+3. **messages sent per decided value**, by kind, from the exit counters of the same
+   configurations run with event logs (2 x 10 000 values);
+4. **latency** at low load: one client, one value at a time; p50 / p99 from the client's
    ``submit`` record to each learner's ``deliver`` record in the event logs, and the same
    from the benchmark's own view (value written to the client's stdin -> line read from
    the learner's stdout);
-4. **messages sent per decided value**, by kind, from the processes' exit counters, and
-   the **CPU time per value** of each role, from the operating system;
 
 plus the course's figures: 2 x 10 000 values learned by both learners within 1 s of the
 clients starting, and with loss 30 % 2 x 300 values within 3 s.
@@ -26,8 +28,9 @@ and writes ``benchmarks/results/latest.csv`` and a timestamped copy (columns
 How a throughput run is timed
 -----------------------------
 Every process is started directly (``python -m paxos_edu <role> <id> <config>``, the
-command the course scripts exec) with an event log, and waited for until its ``start``
-record says it joined its groups; then the proposers get a moment to elect a leader.
+command the course scripts exec) and waited for until it joined its groups (its ``start``
+record, or without event log its bound send socket); then the proposers get a moment to
+elect a leader.
 The clock starts when the benchmark writes the first value into the clients' stdin pipes
 (all of a client's values at once, as ``client.sh < prop1`` would read them) and stops
 when the *second* learner has printed the last of the 2N values on its stdout, read by a
@@ -431,7 +434,6 @@ def throughput_run(
                                        "seed": config.seed, "log": log})
     timeout = timeout if timeout is not None else 30.0 + 2 * n / 1000
     inputs = {cid: values_of(cid, n) for cid in TOPOLOGY["client"]}
-    expected = [v.encode() for values in inputs.values() for v in values]
     with ProcessCluster(workdir, config, log=log) as cluster:
         for role in ("acceptor", "learner", "proposer"):
             for pid in TOPOLOGY[role]:
@@ -439,55 +441,10 @@ def throughput_run(
         cluster.wait_ready(cluster.procs)
         for reader in cluster.readers.values():
             reader.target = 2 * n
-        writers: list[threading.Thread] = []
-        if feed == "pipe":
-            for cid in TOPOLOGY["client"]:
-                cluster.start("client", cid, stdin=subprocess.PIPE)
-            cluster.wait_ready(cluster.of("client"))
-            time.sleep(SETTLE)
-            if before is not None:
-                before(cluster)
-            cluster.snapshot_cpu("cpu_start")
-            t0 = time.monotonic()
-            for proc in cluster.of("client"):
-                data = ("\n".join(inputs[proc.id]) + "\n").encode()
-                writers.append(threading.Thread(target=_write_all, args=(proc.popen, data),
-                                                daemon=True))
-                writers[-1].start()
-        else:
-            for cid in TOPOLOGY["client"]:
-                prop = cluster.dir / f"prop{cid}"
-                prop.write_text("\n".join(inputs[cid]) + "\n")
-            time.sleep(SETTLE)
-            if before is not None:
-                before(cluster)
-            cluster.snapshot_cpu("cpu_start")
-            t0 = time.monotonic()
-            for cid in TOPOLOGY["client"]:
-                with open(cluster.dir / f"prop{cid}", "rb") as prop_file:
-                    cluster.start("client", cid, stdin=prop_file)
-        # Wait for both learners, keeping an eye on the clients' exits.
-        end = t0 + timeout
-        readers = list(cluster.readers.values())
-        while time.monotonic() < end:
-            for proc in cluster.of("client"):
-                cluster.reap(proc)
-            if all(r.reached_at is not None for r in readers):
-                break
-            if any(r.reached_at is None and not r.is_alive() for r in readers):
-                result.problem = "a learner exited"
-                break
-            readers[0].wait_for(2 * n, 0.01)
-        cluster.snapshot_cpu("cpu_end")  # roles still running: CPU until now
+        t0, writers = _start_clients(cluster, inputs, feed, before)
+        _wait_learned(cluster, result, t0, timeout)
         if after is not None:
             after(cluster)
-        if all(r.reached_at is not None for r in readers):
-            result.complete = True
-            result.seconds = max(r.reached_at for r in readers) - t0  # type: ignore[type-var]
-        else:
-            result.seconds = time.monotonic() - t0
-            result.problem = result.problem or f"cut short after {timeout:.0f} s"
-        result.learned = min(r.count for r in readers)
         # Clients exit once every value is acknowledged: give them a moment.
         client_end = time.monotonic() + 5.0
         while time.monotonic() < client_end:
@@ -501,19 +458,79 @@ def throughput_run(
             thread.join(1.0)
         result.loadavg = loadavg()
         cluster.close()
-        if result.complete:
-            result.correct, problem = _check(cluster.readers, expected)
-            result.problem = result.problem or problem
-        for proc in cluster.procs:
-            if proc.cpu_start is not None and proc.cpu_end is not None:
-                used = max(0.0, proc.cpu_end - proc.cpu_start)
-                result.cpu[proc.role] = result.cpu.get(proc.role, 0.0) + used
-                result.cpu_by_process[f"{proc.role}{proc.id}"] = used
-        for counters in cluster.counters().values():
-            for kind, count in counters.get("sent", {}).items():
-                result.sent[kind] = result.sent.get(kind, 0) + count
-            result.retries += int(counters.get("retries", 0))
+        _collect(cluster, result, [v.encode() for vs in inputs.values() for v in vs])
     return result
+
+
+def _start_clients(cluster: ProcessCluster, inputs: dict[int, list[str]], feed: str,
+                   before: Optional[Callable[[ProcessCluster], None]]
+                   ) -> tuple[float, list[threading.Thread]]:
+    """Start the clients and feed them; returns the start of the clock and the writers."""
+    writers: list[threading.Thread] = []
+    if feed == "pipe":
+        for cid in inputs:
+            cluster.start("client", cid, stdin=subprocess.PIPE)
+        cluster.wait_ready(cluster.of("client"))
+    else:
+        for cid, values in inputs.items():
+            (cluster.dir / f"prop{cid}").write_text("\n".join(values) + "\n")
+    time.sleep(SETTLE)
+    if before is not None:
+        before(cluster)
+    cluster.snapshot_cpu("cpu_start")
+    t0 = time.monotonic()
+    if feed == "pipe":
+        for proc in cluster.of("client"):
+            data = ("\n".join(inputs[proc.id]) + "\n").encode()
+            writers.append(threading.Thread(target=_write_all, args=(proc.popen, data),
+                                            daemon=True))
+            writers[-1].start()
+    else:
+        for cid in inputs:
+            with open(cluster.dir / f"prop{cid}", "rb") as prop_file:
+                cluster.start("client", cid, stdin=prop_file)
+    return t0, writers
+
+
+def _wait_learned(cluster: ProcessCluster, result: RunResult, t0: float,
+                  timeout: float) -> None:
+    """Wait until both learners printed everything (or ``timeout``); time it."""
+    end = t0 + timeout
+    readers = list(cluster.readers.values())
+    target = result.values
+    while time.monotonic() < end:
+        for proc in cluster.of("client"):
+            cluster.reap(proc)  # a client that exits is reaped with its CPU time
+        if all(r.reached_at is not None for r in readers):
+            break
+        if any(r.reached_at is None and not r.is_alive() for r in readers):
+            result.problem = "a learner exited"
+            break
+        readers[0].wait_for(target, 0.01)
+    cluster.snapshot_cpu("cpu_end")  # roles still running: CPU until now
+    if all(r.reached_at is not None for r in readers):
+        result.complete = True
+        result.seconds = max(r.reached_at for r in readers) - t0  # type: ignore[type-var]
+    else:
+        result.seconds = time.monotonic() - t0
+        result.problem = result.problem or f"cut short after {timeout:.0f} s"
+    result.learned = min(r.count for r in readers)
+
+
+def _collect(cluster: ProcessCluster, result: RunResult, expected: list[bytes]) -> None:
+    """After the processes ended: check the outputs, sum CPU times and counters."""
+    if result.complete:
+        result.correct, problem = _check(cluster.readers, expected)
+        result.problem = result.problem or problem
+    for proc in cluster.procs:
+        if proc.cpu_start is not None and proc.cpu_end is not None:
+            used = max(0.0, proc.cpu_end - proc.cpu_start)
+            result.cpu[proc.role] = result.cpu.get(proc.role, 0.0) + used
+            result.cpu_by_process[f"{proc.role}{proc.id}"] = used
+    for counters in cluster.counters().values():
+        for kind, count in counters.get("sent", {}).items():
+            result.sent[kind] = result.sent.get(kind, 0) + count
+        result.retries += int(counters.get("retries", 0))
 
 
 def _write_all(popen: subprocess.Popen[bytes], data: bytes) -> None:

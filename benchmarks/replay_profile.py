@@ -45,7 +45,7 @@ try:
 except ImportError:  # run from a checkout without installing
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from paxos_edu import codec
+from paxos_edu import codec, runtime
 from paxos_edu.config import default_config
 from paxos_edu.eventlog import EventLog
 from paxos_edu.messages import Group, Kind
@@ -156,12 +156,22 @@ class Replay:
         self.cpu_ns[name] += time.thread_time_ns() - t0
         self.calls[name] += 1
 
-    def submit(self, name: str, values: list[str], chunk: int = 1 << 16) -> None:
-        """Feed ``values`` to a client as its stdin would, in chunks of ``chunk`` bytes."""
+    def submit(self, name: str, values: list[str]) -> None:
+        """Feed ``values`` to a client through a pipe on its stdin, a chunk at a time, each
+        read by the runtime's own ``_read_stdin`` (what its loop calls when stdin is ready)."""
         rt = self.runtimes[name]
+        read_end, write_end = os.pipe()
+        rt._stdin_fd = read_end
+        chunk = min(getattr(runtime, "STDIN_CHUNK", 1 << 16), 1 << 16)  # fits a pipe
         data = ("\n".join(values) + "\n").encode()
-        for off in range(0, len(data), chunk):
-            self._charged(name, _stdin_chunk, rt, data[off:off + chunk])
+        try:
+            for off in range(0, len(data), chunk):
+                os.write(write_end, data[off:off + chunk])
+                self._charged(name, rt._read_stdin)
+        finally:
+            os.close(write_end)
+            os.close(read_end)
+            rt._stdin_fd = None
 
     def run(self, expected: int, max_turns: int = 10_000_000) -> None:
         """Turn the processes' loops until both learners printed ``expected`` values."""
@@ -190,11 +200,6 @@ class Replay:
 def _tick(rt: Runtime, now: float) -> None:
     """What :meth:`Runtime._loop` does when the role's deadline has come."""
     rt._apply(rt.role.tick(now))
-
-
-def _stdin_chunk(rt: Runtime, chunk: bytes) -> None:
-    """What :meth:`Runtime._read_stdin` does with a chunk it read."""
-    rt._stdin_lines(chunk.split(b"\n"), final=False)
 
 
 def replay(n: int, settings: dict[str, Any], log: bool, profile: bool

@@ -84,6 +84,11 @@ def submission_size(sub: Submission) -> int:
 
 
 def _encode_batch(batch: Batch) -> bytes:
+    # An acceptor forwards in its 2B the very batch it decoded from a 2A (a proposer
+    # resends a Decision it decoded from 2B): reuse those bytes instead of re-encoding.
+    raw = _recent_bytes.get(id(batch))
+    if raw is not None and _recent_batches.get(raw) is batch:
+        return raw
     n = len(batch)
     if n == 0:
         return _BATCH_HEAD.pack(0, 0)
@@ -132,24 +137,38 @@ def _body(msg: Message) -> bytes:
     raise UsageError(f"not a paxos_edu message: {msg!r}")
 
 
+_NUMBER_FIELDS = {
+    Kind.PHASE1A: ("rnd", "instance"),
+    Kind.PHASE1B: ("rnd", "instance", "upto"),
+    Kind.NACK: ("rnd", "instance", "promised"),
+    Kind.PHASE2A: ("rnd", "instance"),
+    Kind.PHASE2B: ("rnd", "instance"),
+    Kind.DECISION: ("instance",),
+    Kind.CATCHUP: ("instance",),
+    Kind.HEARTBEAT: ("rnd", "decided"),
+}
+
+
 def _check_encodable(msg: Message) -> None:
-    """Refuse locally what the decoder would refuse remotely."""
-    if getattr(msg, "kind", None) not in _DECODERS or type(msg) is not MESSAGE_CLASSES[msg.kind]:
+    """Refuse locally what the decoder would refuse remotely (negative numbers are
+    refused by struct itself)."""
+    kind = getattr(msg, "kind", None)
+    if type(msg) is not MESSAGE_CLASSES.get(kind):
         raise UsageError(f"not a paxos_edu message: {msg!r}")
-    for name in ("rnd", "instance", "upto", "promised", "decided"):
-        number = getattr(msg, name, 0)
-        if not 0 <= number <= END:
-            raise UsageError(f"{type(msg).__name__}.{name} = {number} out of range 0..END")
-    if type(msg) is Submit and not msg.submissions:
+    for name in _NUMBER_FIELDS.get(kind, ()):
+        if getattr(msg, name) > END:
+            raise UsageError(f"{type(msg).__name__}.{name} out of range 0..END")
+    if kind is Kind.SUBMIT and not msg.submissions:
         raise UsageError("a Submit must carry at least one submission")
-    if type(msg) is Ack and len(msg.seqs) > _MAX_ACK_SEQS:
+    if kind is Kind.ACK and len(msg.seqs) > _MAX_ACK_SEQS:
         raise UsageError(f"an Ack carries at most {_MAX_ACK_SEQS} sequence numbers")
 
 
 # ---------------------------------------------------------------- decoding
 
 
-_recent_batches: dict[bytes, Batch] = {}
+_recent_batches: dict[bytes, Batch] = {}  # encoded batch -> decoded (shared object)
+_recent_bytes: dict[int, bytes] = {}  # id(decoded batch) -> its encoding
 _RECENT_LIMIT = 512
 
 
@@ -178,7 +197,9 @@ def _decode_batch(data: bytes, off: int) -> tuple[Batch, int]:
     batch = _decode_columns(data, off, n, end)
     if len(_recent_batches) >= _RECENT_LIMIT:
         _recent_batches.clear()
+        _recent_bytes.clear()
     _recent_batches[raw] = batch
+    _recent_bytes[id(batch)] = raw
     return batch, end
 
 

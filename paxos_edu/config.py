@@ -177,7 +177,7 @@ SETTINGS: dict[str, Setting] = {
     "mode": Setting(
         _mode, "multi", "multi: one phase 1 for all instances; classic: phase 1 per instance"
     ),
-    "batch": Setting(_int_in(1, 10000), 64, "most submissions ordered in one Paxos instance"),
+    "batch": Setting(_int_in(1, 10000), 256, "most submissions ordered in one Paxos instance"),
     "window": Setting(_int_in(1, 10000), 32, "Paxos instances a proposer keeps in flight"),
     "secret": Setting(
         _secret, None, "shared text; datagrams are authenticated with HMAC (rest of line)"
@@ -193,7 +193,7 @@ SETTINGS: dict[str, Setting] = {
         _int_in(1, 64), 3, "number of acceptors; a quorum is a majority of it"
     ),
     "client_window": Setting(
-        _int_in(1, 1_000_000), 4096, "values a client keeps in flight unacknowledged"
+        _int_in(1, 1_000_000), 1024, "values a client keeps in flight unacknowledged"
     ),
 }
 """Every optional setting, by name, in the order :meth:`Config.to_text` writes them."""

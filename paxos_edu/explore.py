@@ -1,32 +1,50 @@
-"""Model checking in spirit: search for a schedule that breaks a property, and shrink it.
+"""Model checking in spirit: find a schedule that breaks a property, and shrink it.
 
-A *schedule* is a short list of steps that drive a :class:`~paxos_edu.sim.Simulation` in
-manual mode, where nothing happens unless a step says so:
+A *schedule* drives a :class:`~paxos_edu.sim.Simulation` in manual mode, where nothing
+happens unless a step says so. Each step is a pair ``(operation, small number)``:
 
-================== =================================================================
-step               meaning
-================== =================================================================
-``("deliver", k)`` deliver the in-flight copy number ``k`` (counted modulo how many are
-                   in flight, oldest first -- ``0`` is the oldest)
-``("drop", k)``    lose that copy
-``("duplicate", k)`` deliver that copy but leave it in flight, so it can arrive again
-``("advance", 0)`` let time run to the next timer (a proposer's timeout, a heartbeat,
-                   a client's retry, a learner's catch-up) and fire it
-``("submit", c)``  client ``c`` submits its next value (counted modulo the clients)
-================== =================================================================
+====================== ==============================================================
+step                   meaning
+====================== ==============================================================
+``("deliver", k)``     deliver in-flight copy ``k`` (oldest first, counted modulo how
+                       many are in flight)
+``("duplicate", k)``   deliver copy ``k`` but leave it in flight: the network made a
+                       second copy, which may arrive later (or never)
+``("drop", k)``        lose copy ``k``
+``("advance", dt)``    let ``dt`` seconds pass, firing the timers that fall due;
+                       ``dt == 0`` means "up to the next timer, whatever it is"
+``("submit", c)``      client ``c + 1`` submits its next value (``c`` modulo the clients)
+====================== ==============================================================
 
-After the last step the learners' delivered sequences are checked with
-:func:`paxos_edu.checks.check_sequences` (safety only: a schedule may stop anywhere).
+:func:`run_schedule` replays one; a copy never delivered is as good as lost.
 
-:func:`find_violation` hands the space of schedules to Hypothesis, which generates many
-of them and, once one breaks a property, *shrinks* it: drops steps, moves choices toward
-"the oldest message", until no simpler schedule fails. That is what a model checker's
-counterexample is -- a few steps a student can follow on a sequence diagram -- found by
-guided random search rather than exhaustive enumeration. The search is deterministic:
-the same ``seed`` gives the same counterexample.
+Theory of operation
+-------------------
+:func:`find_violation` works in three stages, like a model checker that samples instead
+of enumerating:
 
-With every deliberate bug off (``bugs=()``) the same search should find nothing: Paxos is
-safe under any schedule. ``tests/test_bugs.py`` checks both directions.
+1. **Search.** Hypothesis draws random but reproducible networks -- a seed, a loss and
+   duplication rate, a delay range, when each value is submitted -- and the simulator
+   runs each one at full speed with the deliberate bug switched on. Random networks
+   break a buggy protocol in a good fraction of runs; Hypothesis makes the search
+   deterministic (``seed``) and bounded (``max_runs``).
+2. **Replay as a schedule.** The failing run is replayed in manual mode, delivering the
+   same copies in the same order at the same times, and cut at the first step that
+   breaks a property: now it is a schedule, typically a few hundred steps long.
+3. **Shrink.** First a causal slice: a delivery is kept only if it happened before
+   something the violating learners later did (at the receiver, before a send that
+   was itself needed). Then delta debugging: drop runs of steps, then single steps,
+   as long as the *same* property still breaks. What is left is 1-minimal: removing any
+   one step makes the violation disappear.
+
+Why not let Hypothesis shrink the schedule itself? Its shrinker edits the sequence of
+random choices, and a step like "deliver copy 3" means something else as soon as an
+earlier step is gone; measured, that took minutes and left 60-step schedules. Steps
+matched by content (sender, receiver, message) survive the removal of other steps, so
+slicing and delta debugging finish in well under a second.
+
+With every deliberate bug off (``bugs=()``) the same search finds nothing -- Paxos is
+safe under any schedule; ``tests/test_bugs.py`` checks both directions.
 """
 
 from __future__ import annotations
@@ -34,24 +52,32 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Iterable, NamedTuple, Optional, Sequence
+
+from hypothesis import HealthCheck, Phase, find, settings
+from hypothesis import strategies as st
+from hypothesis.errors import NoSuchExample
 
 from .bugs import Bug, parse_bugs
-from .checks import CheckReport, Violation, check_sequences
+from .checks import CheckReport, check_sequences
+from .messages import Message, Phase2B
 from .sim import InFlight, Simulation, TraceRecord
+from .sim_tables import short_value
 
-Step = tuple[str, int]
-"""One schedule step: an operation name and a small integer argument."""
+OPS = ("deliver", "duplicate", "drop", "advance", "submit")
 
-OPS = ("deliver", "advance", "submit", "drop", "duplicate")
-"""Step operations, simplest first (Hypothesis shrinks toward the first)."""
+Step = tuple[str, float]
+"""One schedule step: an operation and its small number (see the module docstring)."""
+
+
+# ---------------------------------------------------------------------- the cluster
 
 
 @dataclass(frozen=True)
 class Setup:
     """The cluster a schedule drives: a small manual-mode simulation.
 
-    ``values[c - 1]`` are the values client ``c`` submits, one per ``submit`` step.
+    ``values[c]`` are the values client ``c + 1`` submits, one per ``submit`` step.
     """
 
     acceptors: int = 3
@@ -69,13 +95,14 @@ class Setup:
     def clients(self) -> int:
         return len(self.values)
 
-    def simulation(self) -> Simulation:
-        """A fresh manual-mode simulation of this setup, at time 0, nothing in flight."""
-        return Simulation(
+    def simulation(self, **overrides: Any) -> Simulation:
+        """A fresh simulation of this setup at time 0 (manual unless overridden)."""
+        kwargs: dict[str, Any] = dict(
             acceptors=self.acceptors, proposers=self.proposers, learners=self.learners,
             clients=self.clients, seed=self.seed, timeout=self.timeout, mode=self.mode,
-            batch=self.batch, window=self.window, bugs=self.bugs, manual=True,
-        )
+            batch=self.batch, window=self.window, bugs=self.bugs, manual=True)
+        kwargs.update(overrides)
+        return Simulation(**kwargs)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain, JSON-friendly parameters (bugs by name)."""
@@ -90,28 +117,49 @@ class Setup:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Setup:
         d = dict(d)
-        d["values"] = tuple(tuple(v) for v in d.get("values", (("a",), ("b",))))
+        if "values" in d:
+            d["values"] = tuple(tuple(v) for v in d["values"])
         d["bugs"] = parse_bugs(d.get("bugs", ()))
         return cls(**d)
 
 
-# Per-bug clusters: the smallest that make each mistake reachable.
-PRESETS: dict[Optional[Bug], Setup] = {
-    None: Setup(),
-    Bug.FORGET_PROMISE: Setup(bugs=frozenset({Bug.FORGET_PROMISE})),
-    Bug.IGNORE_1B_VALUE: Setup(bugs=frozenset({Bug.IGNORE_1B_VALUE})),
-    Bug.LEARN_FROM_ONE_2B: Setup(bugs=frozenset({Bug.LEARN_FROM_ONE_2B})),
-    Bug.SHARED_ROUNDS: Setup(bugs=frozenset({Bug.SHARED_ROUNDS})),
-    Bug.NO_DEDUPLICATION: Setup(values=(("a", "b"),), bugs=frozenset({Bug.NO_DEDUPLICATION})),
+@dataclass(frozen=True)
+class Network:
+    """The random networks the search draws from (Hypothesis picks one of each)."""
+
+    losses: tuple[float, ...] = (0.0, 0.2, 0.4)
+    duplicates: tuple[float, ...] = (0.0, 0.05)
+    max_delays: tuple[float, ...] = (0.05, 0.2, 0.5)
+    submit_times: tuple[float, ...] = (0.0, 0.02, 0.05, 0.1)
+    until: float = 2.0
+
+
+TWO_CLIENTS = (("a", "b"), ("c", "d"))
+
+PRESETS: dict[Optional[Bug], tuple[Setup, Network]] = {
+    # Measured: the share of random runs that break the protocol with the bug on is
+    # about 40% / 10% / 10% / 55% / 30% with these networks (see tests/test_bugs.py).
+    None: (Setup(values=TWO_CLIENTS), Network()),
+    Bug.FORGET_PROMISE: (Setup(values=TWO_CLIENTS), Network(max_delays=(0.2, 0.5))),
+    Bug.IGNORE_1B_VALUE: (Setup(values=TWO_CLIENTS),
+                          Network(losses=(0.2, 0.4), max_delays=(0.05,))),
+    Bug.LEARN_FROM_ONE_2B: (Setup(values=TWO_CLIENTS),
+                            Network(losses=(0.2, 0.4), max_delays=(0.05, 0.2))),
+    Bug.SHARED_ROUNDS: (Setup(values=TWO_CLIENTS), Network()),
+    Bug.NO_DEDUPLICATION: (Setup(values=TWO_CLIENTS, mode="classic"),
+                           Network(losses=(0.2, 0.4), max_delays=(0.05,))),
 }
+"""Per bug, the smallest cluster that makes it reachable (two proposers: every one of
+these mistakes needs two proposals competing for one instance) and a network that
+breaks it often."""
 
 
-# ---------------------------------------------------------------------- running a schedule
+# ---------------------------------------------------------------------- running schedules
 
 
 @dataclass
 class Outcome:
-    """What running one schedule did: the simulation, a label per step, the check."""
+    """What running one schedule did: the simulation, a label per step, the verdict."""
 
     sim: Simulation
     labels: list[str]
@@ -119,58 +167,405 @@ class Outcome:
 
 
 def run_schedule(setup: Setup, schedule: Iterable[Sequence[Any]]) -> Outcome:
-    """Drive a fresh simulation of ``setup`` through ``schedule`` and check safety."""
+    """Drive a fresh manual simulation of ``setup`` through ``schedule``; check safety."""
     sim = setup.simulation()
     submitted = [0] * setup.clients
-    labels = [_apply_step(sim, setup, submitted, str(op), int(arg)) for op, arg in schedule]
-    res = sim.result()
-    report = check_sequences(res.delivered, res.proposed, live_learners=res.live_learners,
-                             expect_complete=False)
-    return Outcome(sim, labels, report)
+    labels = [apply_step(sim, setup, submitted, str(op), arg) for op, arg in schedule]
+    return Outcome(sim, labels, safety(sim))
 
 
-def _apply_step(sim: Simulation, setup: Setup, submitted: list[int], op: str, arg: int) -> str:
+def safety(sim: Simulation) -> CheckReport:
+    """Agreement / total order, integrity and validity of what was delivered so far."""
+    return check_sequences(sim.delivered, sim.proposed, expect_complete=False)
+
+
+def apply_step(sim: Simulation, setup: Setup, submitted: list[int], op: str, arg: Any) -> str:
+    """Carry out one step on ``sim``; return its label. ``submitted[c]`` counts the
+    values client ``c + 1`` submitted so far."""
     if op in ("deliver", "drop", "duplicate"):
         if not sim.in_flight:
             return f"{op}: nothing in flight"
-        copy = sim.in_flight[arg % len(sim.in_flight)]
+        copy = sim.in_flight[int(arg) % len(sim.in_flight)]
         if op == "drop":
             sim.drop(copy.id)
             return f"drop {copy.describe()}"
         if op == "duplicate":
-            _deliver_and_keep(sim, copy)
+            deliver_and_keep(sim, copy)
             return f"deliver {copy.describe()} (a duplicate stays in flight)"
         sim.deliver(copy.id)
         return f"deliver {copy.describe()}"
     if op == "advance":
-        due = _next_timer(sim)
-        if due is None:
-            return "advance: no timer set"
-        dt = due - sim.now
+        dt = float(arg)
+        if dt <= 0:
+            due = next_timer(sim)
+            if due is None:
+                return "advance: no timer set"
+            dt = max(due - sim.now, 0.0)
         sim.advance(dt)
-        return f"advance {dt:.3f} s to t={sim.now:.3f} (timer)"
+        return f"advance {dt:.3f} s to t={sim.now:.3f}"
     if op == "submit":
-        client = arg % setup.clients
+        client = int(arg) % setup.clients
         values = setup.values[client]
         if submitted[client] >= len(values):
             return f"submit: client {client + 1} has no value left"
         value = values[submitted[client]]
         submitted[client] += 1
         sim.submit(client + 1, [value])
-        return f"client {client + 1} submits {value!r}"
+        return f"client{client + 1} submits {value!r}"
     raise ValueError(f"unknown schedule step {op!r}; steps are {', '.join(OPS)}")
 
 
-def _deliver_and_keep(sim: Simulation, copy: InFlight) -> None:
+def deliver_and_keep(sim: Simulation, copy: InFlight) -> None:
     """Deliver ``copy`` now and put it back where it was: the network duplicated it.
 
-    Like the simulator's own duplication, both arrivals carry the same message id.
+    As with the simulator's own duplication, both arrivals carry the same message id.
     """
     where = sim.in_flight.index(copy)
     sim.deliver(copy.id)
     sim.in_flight.insert(min(where, len(sim.in_flight)), copy)
 
 
-def _next_timer(sim: Simulation) -> Optional[float]:
+def next_timer(sim: Simulation) -> Optional[float]:
+    """When the next live process's timer falls due (None when no timer is set)."""
     times = [p.tick_at for p in sim.processes.values() if p.alive and p.tick_at is not None]
     return min(times) if times else None
+
+
+# ---------------------------------------------------------------------- counterexamples
+
+
+@dataclass
+class Counterexample:
+    """A short schedule that breaks a property, found with a deliberate bug on.
+
+    Attributes:
+        bug: the bug switched on (None when searching with none).
+        property: the property broken (a :mod:`paxos_edu.checks` name, e.g.
+            ``"total order / agreement"``) and ``detail`` the checker's explanation.
+        steps: one human-readable line per step of the minimal schedule.
+        schedule: the replayable input, ``[(operation, number), ...]``.
+        setup: the cluster; ``network`` the random run the schedule was cut from.
+        story: the events that matter, in plain words (used by :func:`explain`).
+        trace: every copy sent / delivered / dropped while replaying ``schedule``.
+        runs, seconds: random runs tried, and the search-and-shrink wall time.
+    """
+
+    bug: Optional[Bug]
+    property: str
+    detail: str
+    steps: list[str]
+    schedule: list[Step]
+    setup: Setup
+    network: dict[str, Any]
+    story: list[str]
+    trace: list[TraceRecord]
+    report: CheckReport
+    runs: int = 0
+    seconds: float = 0.0
+    sim: Optional[Simulation] = field(default=None, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.schedule)
+
+    def replay(self) -> Simulation:
+        """Re-run the schedule on a fresh simulation and return it (at the last step)."""
+        return run_schedule(self.setup, self.schedule).sim
+
+    def trace_frame(self):
+        """The trace as a pandas DataFrame (for :func:`paxos_edu.viz.sequence_diagram`)."""
+        import pandas as pd
+
+        return pd.DataFrame([{k: getattr(r, k) for k in TraceRecord.__slots__}
+                             for r in self.trace], columns=list(TraceRecord.__slots__))
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly record (tests/regressions keeps these)."""
+        return {"bug": self.bug.value if self.bug else None, "property": self.property,
+                "setup": self.setup.as_dict(), "network": self.network,
+                "schedule": [list(s) for s in self.schedule], "steps": self.steps}
+
+
+def find_violation(bug: Bug | str | None, *, seed: int = 0, max_runs: int = 300,
+                   **sim_kwargs: Any) -> Optional[Counterexample]:
+    """Search random networks for a run that breaks a property, shrink it to a schedule.
+
+    Args:
+        bug: the deliberate mistake to switch on (its preset cluster and network are
+            used, see :data:`PRESETS`); None for none.
+        seed: makes the search deterministic: same seed, same counterexample.
+        max_runs: how many random runs to try before giving up.
+        **sim_kwargs: override the cluster (``acceptors``, ``proposers``, ``learners``,
+            ``values``, ``mode``, ``batch``, ``window``, ``timeout``) or the bugs
+            (``bugs=()`` searches the same space with the bug off).
+
+    Returns:
+        The shrunk :class:`Counterexample`, or None when no run broke a property.
+    """
+    started = time.perf_counter()
+    bug = Bug(bug) if bug is not None else None
+    base, network = PRESETS[bug]
+    bugs = sim_kwargs.pop("bugs", {bug} if bug is not None else ())
+    if "values" in sim_kwargs:
+        sim_kwargs["values"] = tuple(tuple(v) for v in sim_kwargs["values"])
+    setup = replace(base, bugs=parse_bugs(bugs), seed=seed, **sim_kwargs)
+    runs = [0]
+
+    def breaks(trial: _Trial) -> bool:
+        runs[0] += 1
+        return _random_run(setup, network, trial, trace=False)[1] is not None
+
+    try:
+        trial = find(_trials(setup, network), breaks, random=random.Random(seed),
+                     settings=settings(max_examples=max_runs, database=None, deadline=None,
+                                       phases=[Phase.generate],
+                                       suppress_health_check=list(HealthCheck)))
+    except NoSuchExample:
+        return None
+    setup = replace(setup, seed=trial.seed)  # the roles' randomness of the failing run
+    events, prop = _as_schedule(setup, network, trial)
+    events = _shrink(setup, _slice(events), prop)
+    cx = _finish(setup, bug, events, trial, prop)
+    cx.runs, cx.seconds = runs[0], time.perf_counter() - started
+    return cx
+
+
+def explain(cx: Counterexample) -> str:
+    """A short plain-English account of a counterexample."""
+    lines = []
+    if cx.bug is not None:
+        lines.append(f"Bug switched on: {cx.bug.value}. {cx.bug.explanation}")
+    lines.append(f"In {len(cx.schedule)} steps ({len(cx.setup.values)} clients, "
+                 f"{cx.setup.proposers} proposers, {cx.setup.acceptors} acceptors, "
+                 f"{cx.setup.learners} learners), what matters happens like this:")
+    lines.extend(f"  {i}. {event}" for i, event in enumerate(cx.story, 1))
+    lines.append(f"So {cx.property} is broken: {cx.detail}.")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- stage 1: search
+
+
+class _Trial(NamedTuple):
+    seed: int
+    loss: float
+    duplicate: float
+    max_delay: float
+    submit_at: tuple[float, ...]
+
+
+def _trials(setup: Setup, network: Network) -> st.SearchStrategy[_Trial]:
+    count = sum(len(v) for v in setup.values)
+    return st.builds(
+        _Trial, st.integers(0, 2**32 - 1), st.sampled_from(network.losses),
+        st.sampled_from(network.duplicates), st.sampled_from(network.max_delays),
+        st.tuples(*[st.sampled_from(network.submit_times)] * count))
+
+
+def _random_run(setup: Setup, network: Network, trial: _Trial,
+                trace: bool) -> tuple[Simulation, Optional[str]]:
+    """Run ``trial`` at full speed; return the simulation and the first property broken."""
+    sim = setup.simulation(manual=False, seed=trial.seed, loss=trial.loss,
+                           duplicate=trial.duplicate, delay=(0.0001, trial.max_delay),
+                           trace=trace)
+    for at, client, value in _submissions(setup, trial):
+        sim.submit(client + 1, [value], at=at)
+    sim.run(until=network.until)
+    report = safety(sim)
+    return sim, (None if report.ok else report.first_violation.property)
+
+
+def _submissions(setup: Setup, trial: _Trial) -> list[tuple[float, int, str]]:
+    pairs = [(c, v) for c, values in enumerate(setup.values) for v in values]
+    # Each client submits in order: its k-th value no earlier than its (k-1)-th.
+    out, last = [], {}
+    for (c, v), at in zip(pairs, trial.submit_at):
+        at = max(at, last.get(c, 0.0))
+        last[c] = at
+        out.append((at, c, v))
+    return out
+
+
+# ---------------------------------------------------------------------- stage 2: schedule
+
+
+class _Event(NamedTuple):
+    """One step of a schedule whose deliveries name their copy by content."""
+
+    op: str  # "deliver", "duplicate", "advance" (to absolute time ``at``), "submit"
+    at: float
+    client: int = 0
+    sender: str = ""
+    receiver: str = ""
+    message: Optional[Message] = None
+    sent_at: float = 0.0
+
+
+def _as_schedule(setup: Setup, network: Network, trial: _Trial) -> tuple[list[_Event], str]:
+    """Replay the failing random run in manual mode, cut at the first violation."""
+    auto, prop = _random_run(setup, network, trial, trace=True)
+    assert prop is not None, "a failing random run must fail again (determinism)"
+    deliveries = [r for r in auto.trace if r.event == "delivered"]
+    later = {}  # msg id -> index of its last delivery (an earlier one was a duplicate)
+    for i, r in enumerate(deliveries):
+        later[r.msg_id] = i
+    plan = [(at, 0, i, ("submit", c)) for i, (at, c, _) in enumerate(_submissions(setup, trial))]
+    plan += [(r.time, 1, i, ("deliver", r.msg_id)) for i, r in enumerate(deliveries)]
+    plan.sort(key=lambda p: p[:3])
+    sim = setup.simulation()
+    submitted = [0] * setup.clients
+    events: list[_Event] = []
+    for at, _, index, (op, arg) in plan:
+        if at > sim.now:
+            events.append(_Event("advance", at))
+            sim.advance(at - sim.now)
+        if op == "submit":
+            events.append(_Event("submit", at, client=arg))
+            apply_step(sim, setup, submitted, "submit", arg)
+        else:
+            copy = next(c for c in sim.in_flight if c.id == arg)
+            keep = later[arg] != index
+            events.append(_Event("duplicate" if keep else "deliver", at, sender=copy.sender,
+                                 receiver=copy.receiver, message=copy.message,
+                                 sent_at=copy.sent_at))
+            if keep:
+                deliver_and_keep(sim, copy)
+            else:
+                sim.deliver(copy.id)
+            report = safety(sim)
+            if not report.ok and report.first_violation.property == prop:
+                return events, prop
+    raise AssertionError("the manual replay of a failing run did not fail")
+
+
+# ---------------------------------------------------------------------- stage 3: shrink
+
+
+def _slice(events: list[_Event]) -> list[_Event]:
+    """Keep the deliveries the violation causally depends on (and every other step).
+
+    Walking backwards: what a learner did up to the end matters; a delivery matters if
+    it reached a process before the last moment that matters for it, and then what its
+    sender did up to the moment it sent the copy matters too.
+    """
+    end = events[-1].at
+    needed: dict[str, float] = {}
+    kept: list[_Event] = []
+    for ev in reversed(events):
+        if ev.op in ("deliver", "duplicate"):
+            horizon = end if ev.receiver.startswith("learner") else needed.get(ev.receiver)
+            if horizon is None or ev.at > horizon:
+                continue
+            if ev.sent_at > needed.get(ev.sender, -1.0):
+                needed[ev.sender] = ev.sent_at
+        kept.append(ev)
+    kept.reverse()
+    return kept
+
+
+def _replay_events(setup: Setup, events: Sequence[_Event], record: Optional[list] = None
+                   ) -> Simulation:
+    """Run content-named steps; a step whose copy is not in flight does nothing.
+
+    ``record`` (if given) receives ``(step, label, story lines)`` for each step that acted.
+    """
+    sim = setup.simulation()
+    submitted = [0] * setup.clients
+    for ev in events:
+        notes, sent = len(sim.notes), sim.stats["sent"]
+        delivered = {i: len(v) for i, v in sim.delivered.items()}
+        if ev.op == "advance":
+            if ev.at <= sim.now:
+                continue
+            step: Step = ("advance", ev.at - sim.now)
+            label = apply_step(sim, setup, submitted, *step)
+        elif ev.op == "submit":
+            step = ("submit", ev.client)
+            label = apply_step(sim, setup, submitted, *step)
+            if label.startswith("submit:"):
+                continue
+        else:
+            index = next((i for i, c in enumerate(sim.in_flight)
+                          if c.receiver == ev.receiver and c.sender == ev.sender
+                          and c.message == ev.message), None)
+            if index is None:
+                continue
+            step = (ev.op, index)
+            label = apply_step(sim, setup, submitted, *step)
+        if record is not None:
+            record.append((step, label, _story(sim, notes, sent, delivered)))
+    return sim
+
+
+def _fails(setup: Setup, events: Sequence[_Event], prop: str) -> bool:
+    report = safety(_replay_events(setup, events))
+    return not report.ok and any(v.property == prop for v in report.violations)
+
+
+def _shrink(setup: Setup, events: list[_Event], prop: str) -> list[_Event]:
+    """Delta debugging: remove chunks, then single steps, while ``prop`` still breaks."""
+    chunks = 2
+    while len(events) >= 2:
+        size = -(-len(events) // chunks)
+        for start in range(0, len(events), size):
+            candidate = events[:start] + events[start + size:]
+            if _fails(setup, candidate, prop):
+                events = candidate
+                chunks = max(chunks - 1, 2)
+                break
+        else:
+            if size == 1:
+                break
+            chunks = min(chunks * 2, len(events))
+    for i, ev in enumerate(events):  # a duplicate that is not needed twice: plain deliver
+        if ev.op == "duplicate":
+            candidate = events[:i] + [ev._replace(op="deliver")] + events[i + 1:]
+            if _fails(setup, candidate, prop):
+                events = candidate
+    return events
+
+
+def _finish(setup: Setup, bug: Optional[Bug], events: list[_Event], trial: _Trial,
+            prop: str) -> Counterexample:
+    record: list = []
+    _replay_events(setup, events, record)
+    schedule = [step for step, _, _ in record]
+    outcome = run_schedule(setup, schedule)
+    report = outcome.report
+    violation = next(v for v in report.violations if v.property == prop)
+    story = [line for _, _, lines in record for line in lines]
+    return Counterexample(
+        bug=bug, property=prop, detail=violation.detail,
+        steps=[label for _, label, _ in record], schedule=schedule, setup=setup,
+        network={"seed": trial.seed, "loss": trial.loss, "duplicate": trial.duplicate,
+                 "delay": [0.0001, trial.max_delay],
+                 "submissions": [list(s) for s in _submissions(setup, trial)]},
+        story=story, trace=list(outcome.sim.trace), report=report, sim=outcome.sim)
+
+
+def _story(sim: Simulation, notes: int, sent: int, delivered: dict[int, int]) -> list[str]:
+    """What one step did that a reader should know, in words."""
+    lines = []
+    for t, who, event, fields in sim.notes[notes:]:
+        if event in ("phase1_start", "leader", "step_down"):
+            what = {"phase1_start": "starts phase 1 (prepare)", "leader": "leads",
+                    "step_down": "steps down"}[event]
+            lines.append(f"t={t:.3f} {who} {what} in round {fields.get('rnd', '?')}")
+    accepted = set()
+    for copy in sim.in_flight:
+        m = copy.message
+        if copy.id <= sent:
+            continue
+        if isinstance(m, Phase2B) and (copy.sender, m.instance) not in accepted:
+            accepted.add((copy.sender, m.instance))
+            lines.append(f"t={sim.now:.3f} {copy.sender} accepts [{short_value(m.value)}] "
+                         f"in instance {m.instance}, round {_round(m.rnd)}")
+    for learner, subs in sim.delivered.items():
+        for sub in subs[delivered.get(learner, 0):]:
+            lines.append(f"t={sim.now:.3f} learner{learner} delivers {sub.value!r}")
+    return lines
+
+
+def _round(rnd: int) -> str:
+    from .rounds import format_round
+
+    return format_round(rnd)

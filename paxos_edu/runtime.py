@@ -8,19 +8,22 @@ Theory of operation
 -------------------
 A :class:`Runtime` is a single-threaded :mod:`selectors` loop. Each turn of the loop:
 
-1. **Timers.** It asks the role once for its ``deadline()``; if that time has come it
-   calls ``tick(now)`` and carries out the effects (retries, heartbeats, catch-up).
-2. **Output.** Whatever the previous turn produced -- a learner's values on stdout, the
-   event log's lines -- is written in one ``write`` per file and flushed. A learner's
-   stdout is therefore flushed at least once per delivered batch, never once per value.
-3. **Wait.** ``select`` blocks until a socket or stdin is readable, a signal arrives, or
+1. **Wait.** ``select`` blocks until a socket or stdin is readable, a signal arrives, or
    the role's deadline comes.
-4. **Receive.** Each readable socket is drained, up to :data:`RECV_BATCH` datagrams per
+2. **Receive.** Each readable socket is drained, up to :data:`RECV_BATCH` datagrams per
    wake-up. Every datagram goes through *loss injection* (setting ``loss p``: dropped with
    probability ``p`` from a per-process seeded generator), the codec (a datagram that does
    not decode is counted by reason and dropped -- remote input never crashes a process)
    and ``role.handle(msg, now)``; the effects are carried out at once: ``Send`` is encoded
    and multicast, ``Deliver`` goes to the learner's output, ``Note`` to the event log.
+3. **Timers.** It asks the role once for its ``deadline()``; if that time has come it
+   calls ``tick(now)`` and carries out the effects (retries, heartbeats, catch-up).
+   Timers come *after* the datagrams on purpose: after a stall (a busy machine) the role
+   first sees the heartbeats and votes waiting in its sockets, so a follower does not
+   take over from a leader that is alive.
+4. **Output.** What this turn produced -- a learner's values on stdout, the event log's
+   lines -- is written in one ``write`` per file and flushed. A learner's stdout is
+   therefore flushed at least once per delivered batch, never once per value.
 
 The hot path does no per-datagram logging unless the trace level is ``"messages"``;
 counters are list slots indexed by the kind byte of the datagram.
@@ -55,7 +58,7 @@ from .config import SETTINGS, Config
 from .effects import Deliver, Effect, Note, Send
 from .errors import DecodeError, UsageError
 from .eventlog import EventLog
-from .messages import Group, Kind, Submission
+from .messages import Group, Kind
 from .roles import Acceptor, Client, Learner, Proposer
 from .transport import Transport
 
@@ -155,11 +158,79 @@ def _decode_reason(exc: DecodeError) -> str:
     return "malformed"
 
 
+def _fileno(stream: Any) -> Optional[int]:
+    try:
+        return stream.fileno() if stream is not None else None
+    except (AttributeError, OSError, ValueError):  # e.g. io.BytesIO
+        return None
+
+
 def _kind_name(code: int) -> str:
     try:
         return Kind(code).name
     except ValueError:
         return f"kind{code}"
+
+
+class LineSplitter:
+    """Cuts a byte stream read in arbitrary chunks into numbered lines, bounded in memory.
+
+    :meth:`feed` takes a chunk and returns ``(line number, line)`` for every line it
+    completes (without its ``\\n``), and ``(line number, length)`` for every line longer
+    than ``limit`` bytes: such a line is counted but never held in memory whole.
+    :meth:`end` returns the last line when the stream ended without a newline.
+    """
+
+    __slots__ = ("limit", "lineno", "_partial", "_length", "_too_long")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.lineno = 0  # lines completed so far
+        self._partial = b""  # the unfinished line (dropped once it is too long)
+        self._length = 0  # bytes of the unfinished line seen so far
+        self._too_long = False
+
+    def feed(self, chunk: bytes) -> tuple[list[tuple[int, bytes]], list[tuple[int, int]]]:
+        """Lines completed by ``chunk``, and over-long lines ``(number, bytes)``."""
+        parts = chunk.split(b"\n")
+        lines: list[tuple[int, bytes]] = []
+        too_long: list[tuple[int, int]] = []
+        last = len(parts) - 1
+        for i, piece in enumerate(parts):
+            if i == 0:  # continues the unfinished line
+                self._length += len(piece)
+                if not self._too_long and self._partial:
+                    piece = self._partial + piece
+                self._partial = b""
+            else:
+                self._length = len(piece)
+                self._too_long = False
+            if i == last:  # unfinished: keep it (or just its length) for the next chunk
+                if self._length > self.limit:
+                    self._too_long = True
+                elif not self._too_long:
+                    self._partial = piece
+                break
+            self._complete(piece, lines, too_long)
+        return lines, too_long
+
+    def end(self) -> tuple[list[tuple[int, bytes]], list[tuple[int, int]]]:
+        """The stream ended: its last line, if it had no newline."""
+        lines: list[tuple[int, bytes]] = []
+        too_long: list[tuple[int, int]] = []
+        if self._length:
+            self._complete(self._partial, lines, too_long)
+        self._partial, self._length, self._too_long = b"", 0, False
+        return lines, too_long
+
+    def _complete(self, piece: bytes, lines: list[tuple[int, bytes]],
+                  too_long: list[tuple[int, int]]) -> None:
+        self.lineno += 1
+        if self._too_long or self._length > self.limit:
+            too_long.append((self.lineno, self._length))
+        else:
+            lines.append((self.lineno, piece))
+        self._too_long = False
 
 
 # ---------------------------------------------------------------------- the runtime
@@ -247,10 +318,7 @@ class Runtime:
         self._stdin_registered = False
         self._stdin_polled = False  # a regular file: read each turn, not selected
         self._stdin_eof = role != "client" or stdin is None
-        self._partial = b""
-        self._partial_len = 0  # bytes of the current line seen so far (even if discarded)
-        self._line_too_long = False
-        self._lineno = 0
+        self._lines = LineSplitter(MAX_VALUE_BYTES + 1)  # a trailing \r does not count
         self._started_at = 0.0
 
     # ------------------------------------------------------------------ public
@@ -344,6 +412,7 @@ class Runtime:
         if self.role_name == "learner" and self._stdout is None:
             self._stdout = sys.stdout.buffer if sys.stdout is not None else None
         if self.log_dir is not None:
+            self._check_log_dir()
             self.log = EventLog(self.log_dir, self.role_name, self.id, trace=self.trace)
             fields: dict[str, Any] = {
                 "settings": {name: getattr(cfg, name) for name in SETTINGS if name != "secret"},
@@ -355,6 +424,26 @@ class Runtime:
             if self.session is not None:
                 fields["session"] = self.session
             self.log.start(**fields)  # written once the groups are joined: "ready"
+
+    def _check_log_dir(self) -> None:
+        """Refuse a log directory whose ``prop<id>``/``learn<id>`` is this process's own
+        stdin or stdout: opening the log truncates that file (``client.sh 1 c < prop1``
+        with the log in the same directory would erase the values before reading them)."""
+        assert self.log_dir is not None
+        name = {"client": f"prop{self.id}", "learner": f"learn{self.id}"}.get(self.role_name)
+        if name is None:
+            return
+        fd = self._stdin_fd if self.role_name == "client" else _fileno(self._stdout)
+        if fd is None:
+            return
+        try:
+            ours, logged = os.fstat(fd), os.stat(self.log_dir / name)
+        except (OSError, ValueError):
+            return  # no such file yet, or no real descriptor: nothing to overwrite
+        if (ours.st_dev, ours.st_ino) == (logged.st_dev, logged.st_ino):
+            stream = "stdin" if self.role_name == "client" else "stdout"
+            raise UsageError(f"the log directory {self.log_dir} would overwrite {name}, which is "
+                             f"this {self.role_name}'s {stream}; use another log directory")
 
     def _finish(self) -> None:
         """Flush output, write counters and ``stop``, close everything (idempotent)."""
@@ -396,9 +485,7 @@ class Runtime:
         is_client = self.role_name == "client"
         timeout: Optional[float] = 0.0
         while True:
-            # Datagrams first, timers second: after a stall (a busy machine), the role
-            # sees the heartbeats and votes waiting in its sockets before its timers
-            # fire -- a follower does not take over from a leader that is alive.
+            # Datagrams first, timers second (see the module docstring).
             for key, _ in select(timeout):
                 data = key.data
                 if data.__class__ is tuple:
@@ -483,35 +570,35 @@ class Runtime:
 
     def _apply(self, effects: list[Effect]) -> None:
         """Carry out a role's effects: multicast, deliver, note."""
-        send = self.transport.send  # type: ignore[union-attr]
-        encode = self.codec.encode
-        sent = self._sent
         log = self.log
+        delivered = self._delivered
+        out_append = self._out.append
         for effect in effects:
             cls = effect.__class__
-            if cls is Send:
+            if cls is Deliver:  # the most frequent effect: one per learned value
+                sub = effect.submission
+                out_append(sub[3])
+                if log is not None:
+                    log.delivered(sub, effect.instance, delivered)
+                delivered += 1
+            elif cls is Send:
                 msg = effect.message
                 try:
-                    data = encode(msg)
+                    data = self.codec.encode(msg)
                 except UsageError as exc:  # a role built a message too big: a bug, counted
                     self._encode_failed(exc)
                     continue
-                if not send(effect.group, data):
+                if not self.transport.send(effect.group, data):  # type: ignore[union-attr]
                     self._send_failed += 1
-                sent[data[3]] += 1
+                self._sent[data[3]] += 1
                 if log is not None and log.tracing:
                     log.message("sent", msg, effect.group, len(data))
-            elif cls is Deliver:
-                sub = effect.submission
-                self._out.append(sub[3])
-                if log is not None:
-                    log.delivered(sub, effect.instance, self._delivered)
-                self._delivered += 1
             elif cls is Note:
                 event = effect.event
                 self._notes[event] = self._notes.get(event, 0) + 1
                 if log is not None:
                     log.note(event, effect.fields)
+        self._delivered = delivered
 
     def _encode_failed(self, exc: UsageError) -> None:
         self._encode_errors += 1
@@ -579,11 +666,10 @@ class Runtime:
             self._complain(f"stdin: cannot read: {exc.strerror or exc}")
             chunk = b""
         if not chunk:
-            if self._partial_len:  # a last line without its newline still counts
-                self._stdin_lines([b""], final=True)
+            self._stdin_lines(*self._lines.end())
             self._stdin_at_eof()
             return
-        self._stdin_lines(chunk.split(b"\n"), final=False)
+        self._stdin_lines(*self._lines.feed(chunk))
 
     def _stdin_at_eof(self) -> None:
         if self._stdin_registered or self._stdin_polled:
@@ -592,52 +678,26 @@ class Runtime:
         if self.role is not None:
             self.role.close()
 
-    def _stdin_lines(self, parts: list[bytes], *, final: bool) -> None:
-        """``parts``: a chunk split at newlines (the first continues the current line,
-        the last is unfinished unless ``final``)."""
-        limit = MAX_VALUE_BYTES + 1  # a trailing \r does not count against a value
-        lines: list[tuple[int, bytes]] = []
-        last = len(parts) - 1
-        for i, piece in enumerate(parts):
-            if i == 0:
-                self._partial_len += len(piece)
-                if not self._line_too_long:
-                    piece = self._partial + piece if self._partial else piece
-                    self._partial = b""
-            else:
-                self._partial_len = len(piece)
-                self._line_too_long = False
-            if i == last and not final:  # unfinished line: keep it for the next chunk
-                if self._partial_len > limit:
-                    self._line_too_long = True
-                    self._partial = b""
-                elif not self._line_too_long:
-                    self._partial = piece
-                break
-            self._lineno += 1
-            if self._line_too_long or self._partial_len > limit:
-                self._reject(self._lineno, f"line of {self._partial_len} bytes exceeds the "
-                                           f"value limit of {MAX_VALUE_BYTES} bytes; skipped")
-                self._line_too_long = False
-                continue
-            lines.append((self._lineno, piece))
-        if final:
-            self._partial, self._partial_len, self._line_too_long = b"", 0, False
+    def _stdin_lines(self, lines: list[tuple[int, bytes]],
+                     too_long: list[tuple[int, int]]) -> None:
+        for lineno, size in too_long:
+            self._reject(lineno, f"line of {size} bytes exceeds the value limit of "
+                                 f"{MAX_VALUE_BYTES} bytes; skipped")
         if lines:
             self._submit_lines(lines)
 
     def _submit_lines(self, lines: list[tuple[int, bytes]]) -> None:
         client: Client = self.role
-        check = client.check_value
-        values: list[str] = []
+        add = client.add
+        log = self.log
+        added = 0
         for lineno, raw in lines:
             if raw[-1:] == b"\r":
                 raw = raw[:-1]
             if not raw or raw.isspace():
                 continue  # blank line: nothing to broadcast
             try:
-                value = raw.decode("utf-8")
-                check(value)
+                sub = add(raw.decode("utf-8"))  # validates, numbers and queues the value
             except UnicodeDecodeError as exc:
                 self._reject(lineno, f"not valid UTF-8 ({exc.reason} at byte {exc.start}); "
                                      "skipped")
@@ -645,18 +705,13 @@ class Runtime:
             except UsageError as exc:
                 self._reject(lineno, f"{exc}; skipped")
                 continue
-            values.append(value)
-        if not values:
+            added += 1
+            if log is not None:
+                log.submitted(sub)
+        if not added:
             return
-        first = client.next_seq
-        effects = client.submit(values, time.monotonic())
-        self._submitted += len(values)
-        log = self.log
-        if log is not None:
-            cid, session = client.id, client.session
-            for seq, value in enumerate(values, first):
-                log.submitted(Submission(cid, session, seq, value))
-        self._apply(effects)
+        self._submitted += added
+        self._apply(client.flush(time.monotonic()))
 
     def _reject(self, lineno: int, problem: str) -> None:
         self._rejected_lines += 1
@@ -668,4 +723,7 @@ def run_process(role: str, id: int, config: Config, **options: Any) -> int:
     return Runtime(role, id, config, **options).run()
 
 
-__all__ = ["LISTENS", "ROLES", "Runtime", "make_role", "new_session", "role_rng", "run_process"]
+__all__ = [
+    "LISTENS", "LineSplitter", "ROLES", "Runtime", "make_role", "new_session", "role_rng",
+    "run_process",
+]

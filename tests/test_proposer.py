@@ -62,6 +62,7 @@ def heartbeat(proposer: int, rnd: int, decided: int = 0) -> Send:
 def take_over(r: Harness, now: float, first: int = 0) -> int:
     """Tick a follower into phase 1 (multi mode); return its new round."""
     r.tick(now)
+    r.take(CatchUp)  # a follower with a gap may ask for catch-up in the same tick
     r.expect_only(note("phase1_start", first=first),
                   to_acceptors(Like(Phase1A, instance=first, onward=True)))
     assert r.role.status is Status.PREPARING
@@ -125,14 +126,20 @@ def test_follower_missing_decisions_takes_over_when_nobody_leads():
     r = new(1)
     r.feed(Heartbeat(2, make_round(1, 2), 0), now=0.0).expect_nothing()
     r.feed(Phase2B(1, make_round(1, 2), 3, X), now=0.002).expect_nothing()  # a gap: 0..3
-    take_over(r, 0.002 + r.role.patience)
+    r.tick(0.002 + T * 1.125)  # first it asks for the missing decisions, heartbeats ...
+    assert r.take(CatchUp) == [CatchUp(1, 0)]
+    r.take(Heartbeat)
+    take_over(r, 0.002 + r.role.patience)  # ... then, with nobody leading, takes over
 
 
 def test_a_2b_of_another_proposer_counts_as_a_sign_of_life():
     r = new(1)
     r.feed(Submit(MINE), now=0.0).expect_nothing()
     r.feed(Phase2B(1, make_round(1, 2), 0, X), now=0.004).expect_nothing()
-    r.tick(0.004 + r.role.patience * 0.9).expect_only(heartbeat(1, NO_ROUND))
+    assert r.role.patience >= 2 * T  # a leader exists: no more start-up haste
+    r.tick(0.004 + r.role.patience * 0.9)
+    r.take(Heartbeat)
+    r.take(CatchUp)  # instance 0 is heard of, not yet decided here
     take_over(r, 0.004 + r.role.patience)
 
 
@@ -189,11 +196,14 @@ def test_a_promise_that_reports_an_accepted_value_forces_the_proposer_to_propose
 def test_the_value_accepted_in_the_highest_reported_round_wins(order):
     r = new(1)
     r.feed(Heartbeat(2, make_round(5, 2), 0), Submit(MINE), now=0.0).expect_nothing()
-    rnd = take_over(r, r.role.patience)
+    r.tick(T)  # a follower's own heartbeat, while the leader is still trusted
+    r.take(Heartbeat)
+    t = r.role.patience
+    rnd = take_over(r, t)
     assert rnd == make_round(6, 1)
     low = promise(2, rnd, [Accepted(0, make_round(2, 2), X)])
     high = promise(3, rnd, [Accepted(0, make_round(3, 3), Y)])
-    r.feed(*((low, high) if order == "low first" else (high, low)), now=0.1)
+    r.feed(*((low, high) if order == "low first" else (high, low)), now=t + 0.001)
     r.expect_only(note("leader"), heartbeat(1, rnd),
                   to_acceptors(Phase2A(rnd, 0, Y)), to_acceptors(Phase2A(rnd, 1, MINE)))
 
@@ -287,11 +297,14 @@ def test_classic_take_over_reruns_phase1_on_open_instances_with_noops():
     r = new(1, mode="classic")
     r.feed(Heartbeat(2, make_round(1, 2), 2), now=0.0)  # decisions reach instance 1
     r.expect_nothing()
-    r.tick(r.role.patience)
+    t = r.role.patience
+    r.tick(t)
     rnd = r.role.c_rnd
+    r.take(CatchUp)  # it also asks for the decisions it misses
     r.expect_only(note("phase1_start"), note("leader", recovered=2), heartbeat(1, rnd),
                   to_acceptors(Phase1A(rnd, 0, False)), to_acceptors(Phase1A(rnd, 1, False)))
-    r.feed(promise(1, rnd, instance=1, upto=2), promise(2, rnd, instance=1, upto=2), now=0.01)
+    r.feed(promise(1, rnd, instance=1, upto=2), promise(2, rnd, instance=1, upto=2),
+           now=t + 0.01)
     r.expect_only(to_acceptors(Phase2A(rnd, 1, NOOP)))
 
 
@@ -503,28 +516,34 @@ def test_a_heartbeat_with_a_higher_round_makes_a_leader_step_down():
 # ---------------------------------------------------------------- catch-up
 
 
-def test_catch_up_requests_are_answered_with_one_page_of_decisions():
+def test_a_follower_leaves_catch_up_to_a_live_leader():
     r = new(1)
     r.feed(Heartbeat(2, make_round(1, 2), 0), now=0.0).expect_nothing()
+    r.feed(Decision(0, X), now=0.01).expect_nothing()
+    r.feed(CatchUp(9, 0), now=0.02).expect_nothing()
+
+
+def test_catch_up_requests_are_answered_with_one_page_of_decisions():
+    r = new(1)
+    lead(r)
     decided = {i: batch(f"v{i}", first_seq=i) for i in range(100)}
-    r.feed(*[Decision(i, v) for i, v in decided.items()], now=0.01).expect_nothing()
-    r.feed(CatchUp(9, 10), now=0.02)
+    r.feed(*[Decision(i, v) for i, v in decided.items()], now=0.02).expect_nothing()
+    r.feed(CatchUp(9, 10), now=0.03)
     page = range(10, 10 + CATCHUP_PAGE)
     r.expect_only(*[Send(Group.LEARNERS, Decision(i, decided[i])) for i in page])
-    r.feed(CatchUp(9, 90), now=0.03)
+    r.feed(CatchUp(9, 90), now=0.04)
     r.expect_only(*[Send(Group.LEARNERS, Decision(i, decided[i])) for i in range(90, 100)])
-    r.feed(CatchUp(9, 100), now=0.04).expect_nothing()
+    r.feed(CatchUp(9, 100), now=0.05).expect_nothing()
 
 
 def test_catch_up_answers_skip_instances_not_known_decided():
     r = new(1)
     r.feed(Heartbeat(2, make_round(1, 2), 0), now=0.0).expect_nothing()
     r.feed(Decision(0, X), Decision(2, Y), now=0.01).expect_nothing()  # a gap at 1
-    r.feed(CatchUp(9, 0), now=0.02)
-    r.expect_only(Send(Group.LEARNERS, Decision(0, X)), Send(Group.LEARNERS, Decision(2, Y)))
-    r.feed(Heartbeat(2, make_round(1, 2), 0), now=0.12).expect_nothing()  # leader alive
-    r.tick(0.01 + T * 1.125)  # ... and the proposer asks for the gap itself
+    r.tick(0.01 + T * 1.125)  # the proposer asks for the gap itself
     r.expect_only(Send(Group.LEARNERS, CatchUp(1, 1)), heartbeat(1, NO_ROUND, decided=1))
+    r.feed(CatchUp(9, 0), now=0.25)  # no leader heard for a while: a follower answers
+    r.expect_only(Send(Group.LEARNERS, Decision(0, X)), Send(Group.LEARNERS, Decision(2, Y)))
 
 
 # ---------------------------------------------------------------- deliberate bugs

@@ -8,6 +8,12 @@ again -- the message, or the proposer, may have been lost; learners deliver each
 
 A window bounds how many values are in flight: a client reading 100 000 lines does not
 flood the proposers, and a retry storm after a loss stays small.
+
+The retry delay is the ``timeout`` setting -- or longer when acknowledgements are slow.
+A client sits behind the leader's queue: under load a value waits its turn for a free
+instance, and re-sending it then only adds work. So, as TCP does, the client keeps a
+smoothed acknowledgement time (never sampling a re-sent value, Karn's rule) and waits
+at least three of those before re-sending.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ class Client:
         *,
         session: int = 0,
         timeout: float = 0.1,
-        window: int = 4096,
+        window: int = 1024,
         rng: Optional[random.Random] = None,
     ) -> None:
         self.id = id
@@ -48,9 +54,11 @@ class Client:
         self.rng = rng or random.Random(id)
         self.next_seq = 0
         self.queue: deque[tuple[Submission, int]] = deque()
-        self.unacked: dict[int, tuple[Submission, int, float]] = {}  # seq -> (sub, bytes, due)
+        # seq -> (submission, bytes, retry due, first sent -- None once re-sent)
+        self.unacked: dict[int, tuple[Submission, int, float, Optional[float]]] = {}
         self.closed = False
         self.retries = 0
+        self.ack_time: Optional[float] = None  # smoothed send -> ack time
 
     # ------------------------------------------------------------------ user API
 
@@ -69,12 +77,23 @@ class Client:
         Raises :class:`UsageError` on the first invalid value (nothing of it is queued,
         earlier values of ``values`` are).
         """
+        for value in values:
+            self.add(value)
+        return self.flush(now)
+
+    def add(self, value: str) -> Submission:
+        """Validate and queue one value without sending yet (see :meth:`flush`); returns
+        the submission it became. Raises :class:`UsageError` if the value is invalid."""
         if self.closed:
             raise UsageError("client is closed; no more values can be submitted")
-        for value in values:
-            size = self.check_value(value)
-            self.queue.append((Submission(self.id, self.session, self.next_seq, value), size))
-            self.next_seq += 1
+        size = self.check_value(value)
+        sub = Submission(self.id, self.session, self.next_seq, value)
+        self.queue.append((sub, size))
+        self.next_seq += 1
+        return sub
+
+    def flush(self, now: float) -> list[Effect]:
+        """Send what the window allows of the values queued by :meth:`add`."""
         return self._pump(now)
 
     def close(self) -> None:
@@ -92,15 +111,27 @@ class Client:
         """Acknowledgements from the clients group free the window."""
         if isinstance(msg, Ack) and msg.client == self.id and msg.session == self.session:
             unacked = self.unacked
+            sample = None
             for seq in msg.seqs:
-                unacked.pop(seq, None)
+                entry = unacked.pop(seq, None)
+                if entry is not None and entry[3] is not None and sample is None:
+                    sample = now - entry[3]
+            if sample is not None:
+                self.ack_time = sample if self.ack_time is None else (
+                    0.875 * self.ack_time + 0.125 * sample)
             return self._pump(now)
         return []
+
+    def retry_delay(self) -> float:
+        """How long to wait for an acknowledgement before re-sending (without jitter)."""
+        if self.ack_time is None:
+            return self.timeout
+        return max(self.timeout, 3.0 * self.ack_time)
 
     def tick(self, now: float) -> list[Effect]:
         """Re-send values whose acknowledgement did not come within the timeout."""
         expired: list[tuple[Submission, int]] = []
-        for sub, size, due in self.unacked.values():
+        for sub, size, due, _ in self.unacked.values():
             if due > now:
                 break  # oldest first: the rest are (about) younger
             expired.append((sub, size))
@@ -110,11 +141,11 @@ class Client:
             del self.unacked[sub.seq]  # re-inserted below, at the young end
         self.retries += len(expired)
         effects: list[Effect] = [Note("retry", {"values": len(expired)})]
-        effects.extend(self._send(expired, now))
+        effects.extend(self._send(expired, now, resent=True))
         return effects
 
     def deadline(self) -> Optional[float]:
-        for _, _, due in self.unacked.values():
+        for _, _, due, _ in self.unacked.values():
             return due
         return None
 
@@ -128,13 +159,15 @@ class Client:
         take = [self.queue.popleft() for _ in range(min(room, len(self.queue)))]
         return self._send(take, now)
 
-    def _send(self, items: list[tuple[Submission, int]], now: float) -> list[Effect]:
+    def _send(self, items: list[tuple[Submission, int]], now: float,
+              resent: bool = False) -> list[Effect]:
         """Pack submissions into as few datagrams as fit; record them as unacknowledged."""
         effects: list[Effect] = []
         packet: list[Submission] = []
         budget = MAX_BATCH_BYTES
         # One jitter per datagram burst: retries of different clients drift apart.
-        due = now + self.timeout * (1.0 + 0.25 * self.rng.random())
+        due = now + self.retry_delay() * (1.0 + 0.25 * self.rng.random())
+        sent = None if resent else now  # Karn: a re-sent value's ack time is ambiguous
         for sub, size in items:
             cost = size + ITEM_OVERHEAD
             if packet and cost > budget:
@@ -142,7 +175,7 @@ class Client:
                 packet, budget = [], MAX_BATCH_BYTES
             packet.append(sub)
             budget -= cost
-            self.unacked[sub.seq] = (sub, size, due)
+            self.unacked[sub.seq] = (sub, size, due, sent)
         if packet:
             effects.append(Send(Group.PROPOSERS, Submit(tuple(packet))))
         return effects

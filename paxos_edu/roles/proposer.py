@@ -122,7 +122,7 @@ class Proposer:
         acceptor_count: int = 3,
         timeout: float = 0.1,
         mode: str = "multi",
-        batch: int = 64,
+        batch: int = 256,
         window: int = 32,
         rng: Optional[random.Random] = None,
         bugs: frozenset[Bug] = frozenset(),
@@ -187,7 +187,7 @@ class Proposer:
             case Heartbeat():
                 return self.on_heartbeat(msg, now)
             case CatchUp():
-                return self.on_catchup(msg)
+                return self.on_catchup(msg, now)
         return []
 
     def tick(self, now: float) -> list[Effect]:
@@ -414,7 +414,7 @@ class Proposer:
         self._saw_round(m.rnd)
         effects: list[Effect] = []
         if self.status is Status.FOLLOWER:
-            self.leader_seen_at = now
+            self._leader_alive(now)
         elif m.rnd > self.c_rnd:
             effects.extend(self._step_down(now, m.rnd))
         effects.extend(self.catchup.update(self.ledger, now))
@@ -444,7 +444,7 @@ class Proposer:
     def on_phase2b(self, m: Phase2B, now: float) -> list[Effect]:
         """Watch 2B votes on the learners group to see instances decided."""
         if self.status is Status.FOLLOWER and round_owner(m.rnd) != self.id:
-            self.leader_seen_at = now  # a leader is at work
+            self._leader_alive(now)  # a leader is at work
         if self.ledger.vote(m.acceptor, m.rnd, m.instance, m.value):
             return self._decided(m.instance, m.value, now)
         if self.ledger.has_gap:
@@ -469,8 +469,23 @@ class Proposer:
             effects.extend(self._fill(now))
         return effects
 
-    def on_catchup(self, m: CatchUp) -> list[Effect]:
-        """Resend one page of decided instances from ``m.instance`` on."""
+    def _leader_alive(self, now: float) -> None:
+        """A follower saw the leader at work. The short start-up patience (proposer 1
+        first, the others soon after) only ranks who tries first; once a leader exists,
+        a follower waits two to three timeouts of silence -- several missed heartbeats
+        -- so a busy machine does not make it depose a live leader."""
+        self.leader_seen_at = now
+        if self.patience < 2 * self.timeout and self.backoff:
+            self.patience = self.timeout * (2.0 + self.rng.random())
+
+    def on_catchup(self, m: CatchUp, now: float) -> list[Effect]:
+        """Resend one page of decided instances from ``m.instance`` on.
+
+        The leader answers; a follower answers only when no leader was seen for a while
+        (say the leader crashed after the last decisions) -- two answers to every request
+        would double the catch-up traffic."""
+        if self.status is not Status.LEADING and now - self.leader_seen_at < 2 * self.timeout:
+            return []
         decided = self.ledger.decided
         return [
             Send(Group.LEARNERS, Decision(i, decided[i]))

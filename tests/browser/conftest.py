@@ -159,6 +159,7 @@ class LabServer:
         return f"{self.base_url}{path}{sep}token={self.token}"
 
     def api(self, path: str, method: str = "GET", timeout: float = 5.0) -> Any:
+        """Call the server's REST API; the decoded JSON answer (None if empty)."""
         req = urllib.request.Request(
             self.base_url + path, method=method, data=b"" if method == "POST" else None,
             headers={"Authorization": f"token {self.token}"})  # fmt: skip
@@ -349,6 +350,15 @@ _ALL_EXECUTED_JS = """() => {
 }""" % (_PANEL, _PANEL)
 
 
+# True once Run All has visibly started: a cell is queued/running or has a count.
+_RUN_STARTED_JS = """() => [...document.querySelectorAll('%s .jp-CodeCell .jp-InputArea-prompt')]
+  .some(p => /\\[(\\*|\\d+)\\]/.test(p.innerText))""" % _PANEL
+_PROMPTS_JS = """() => [...document.querySelectorAll('%s .jp-CodeCell')].map(c =>
+  (c.querySelector('.jp-InputArea-prompt')?.innerText || '').trim() + ' '
+  + (c.querySelector('.cm-content')?.innerText || '').trim().split('\\n')[0].slice(0, 50))
+""" % _PANEL
+
+
 # True when the notebook has a kernel and it is idle: the toolbar's indicator says idle
 # before any kernel is attached, so the status bar must also name a kernel that is idle.
 _KERNEL_IDLE_JS = """() => {
@@ -368,16 +378,25 @@ class Notebook:
     def __init__(self, page: Any, server: LabServer, shots: Shots) -> None:
         self.page, self.server, self.shot = page, server, shots
         self.problems: list[str] = []
+        self.opened: list[str] = []
         local = re.compile(r"^(https?|wss?)://(127\.0\.0\.1|localhost)(:\d+)?/|^(data|blob|about):")
         page.on("request", lambda r: None if local.match(r.url) else
                 self.problems.append(f"request to {r.url}"))
         page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
 
     def open(self, name: str, timeout_s: float = 90.0) -> "Notebook":
-        """Open ``name`` in JupyterLab and wait until its kernel is idle."""
-        self.page.goto(self.server.url(f"/lab/tree/{name}"), timeout=timeout_s * 1000)
-        self.page.locator(".jp-NotebookPanel").first.wait_for(state="visible",
-                                                              timeout=timeout_s * 1000)
+        """Open ``name`` in JupyterLab and wait until its kernel is idle.
+
+        Each call uses a workspace of its own (``/lab/workspaces/<random>/tree/...``), so
+        tabs a previous test left open on this server are not restored next to it."""
+        if not (self.server.root / name).is_file():
+            pytest.fail(f"notebooks/{name} does not exist (the server serves a copy of "
+                        f"{NOTEBOOKS} taken when the session started)")
+        self.opened.append(name)
+        workspace = f"test-{secrets.token_hex(4)}"
+        self.page.goto(self.server.url(f"/lab/workspaces/{workspace}/tree/{name}"),
+                       timeout=timeout_s * 1000)
+        self.page.locator(_PANEL).first.wait_for(state="visible", timeout=timeout_s * 1000)
         self.wait_idle(timeout_s)
         # Fold the file browser away: the notebook gets the page's whole width.
         self.page.locator("#jp-left-stack").wait_for(state="attached")
@@ -389,19 +408,80 @@ class Notebook:
                               has_text=re.compile(r"^Show Left Sidebar$")).click()
         return self
 
+    def close(self) -> None:
+        """Shut down the kernels of the notebooks this page opened (REST API), so the
+        next test starts from fresh kernels and no CPU is spent on idle ones."""
+        try:
+            sessions = self.server.api("/api/sessions")
+        except (urllib.error.URLError, OSError, ValueError):
+            return
+        for session in sessions:
+            if session.get("path") in self.opened:
+                try:
+                    self.server.api(f"/api/sessions/{session['id']}", method="DELETE",
+                                    timeout=15.0)
+                except (urllib.error.URLError, OSError, ValueError):
+                    pass
+
     def wait_idle(self, timeout_s: float = 60.0) -> None:
         """Wait until a kernel is connected and idle (toolbar indicator and status bar)."""
         self.page.wait_for_function(_KERNEL_IDLE_JS, timeout=timeout_s * 1000, polling=250)
 
+    def settle(self, timeout_s: float = 60.0, quiet_s: float = 0.5) -> None:
+        """Wait until the kernel is idle and stays idle for ``quiet_s``: every widget
+        message sent so far has been handled (ipywidgets holds back a widget's state
+        updates while the kernel is busy with its earlier ones, but a button click goes
+        out at once, so a click right after a change could overtake it)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            self.wait_idle(max(1.0, deadline - time.monotonic()))
+            self.page.wait_for_timeout(quiet_s * 1000)
+            if self.page.evaluate(_KERNEL_IDLE_JS):
+                return
+            if time.monotonic() > deadline:
+                pytest.fail(f"the kernel did not settle within {timeout_s:.0f} s")
+
     def run_all(self, timeout_s: float = 120.0) -> float:
         """Run > Run All Cells from the menu bar; wait until every code cell has run and
-        the kernel is idle. Returns the seconds it took."""
+        the kernel is idle. Returns the seconds it took.
+
+        The menu item is only enabled while a notebook is the current widget, so the
+        notebook's tab is activated first and the click is retried if no cell starts."""
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
         start = time.monotonic()
-        self.page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
-        self.page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
-        self.page.wait_for_function(_ALL_EXECUTED_JS, timeout=timeout_s * 1000, polling=500)
+        item = self.page.locator('.lm-Menu-item[data-command="notebook:run-all-cells"]')
+        for _attempt in range(3):
+            self.page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current").click()
+            self.page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+            item.wait_for(state="visible", timeout=10_000)
+            if "lm-mod-disabled" in (item.get_attribute("class") or ""):
+                self.page.keyboard.press("Escape")
+                self.page.wait_for_timeout(1000)
+                continue
+            item.click()
+            try:
+                self.page.wait_for_function(_RUN_STARTED_JS, timeout=15_000, polling=200)
+                break
+            except PlaywrightTimeout:
+                continue
+        else:
+            self.shot("run-all-did-not-start")
+            pytest.fail(f"Run > Run All Cells did not start any cell: {self.prompts()}")
+        try:
+            self.page.wait_for_function(
+                _ALL_EXECUTED_JS, timeout=max(1.0, timeout_s - (time.monotonic() - start)) * 1000,
+                polling=500)
+        except PlaywrightTimeout:
+            self.shot("run-all-timeout")
+            pytest.fail(f"Run All Cells did not finish within {timeout_s:.0f} s; "
+                        f"prompts: {self.prompts()}")
         self.wait_idle(max(5.0, timeout_s - (time.monotonic() - start)))
         return time.monotonic() - start
+
+    def prompts(self) -> list[str]:
+        """Each code cell's prompt and first source line, e.g. ``[3]: sim.advance(0.01)``."""
+        return self.page.evaluate(_PROMPTS_JS)
 
     def errors(self) -> list[str]:
         """Tracebacks and widget failures shown anywhere in the notebook."""
@@ -431,11 +511,31 @@ class Notebook:
             self.page.wait_for_timeout(250)
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """Keep each phase's report on the test item, so fixtures know if the test failed."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
 @pytest.fixture
-def notebook(browser_page: Any, lab_server: LabServer, request: pytest.FixtureRequest) -> Notebook:
-    """A :class:`Notebook` on a fresh tab; this test's old screenshots are removed."""
+def notebook(browser_page: Any, lab_server: LabServer,
+             request: pytest.FixtureRequest) -> Iterator[Notebook]:
+    """A :class:`Notebook` on a fresh tab; this test's old screenshots are removed first
+    and a last one (``-failed.png``) is taken if the test fails."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     prefix = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
     for old in ARTIFACTS.glob(f"{prefix}-*.png"):
         old.unlink()
-    return Notebook(browser_page, lab_server, Shots(browser_page, prefix))
+    nb = Notebook(browser_page, lab_server, Shots(browser_page, prefix))
+    try:
+        yield nb
+    finally:
+        report = getattr(request.node, "report_call", None)
+        if report is not None and report.failed:
+            try:
+                nb.shot("failed")
+            except Exception:  # the page may be gone; the failure itself is what matters
+                pass
+        nb.close()

@@ -15,17 +15,22 @@ import pytest
 
 pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(600)]
+# One JupyterLab per pytest process: with ``--dist loadgroup`` xdist keeps these tests on
+# one worker (one server, one browser); with plain ``-n`` each worker starts its own.
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(600),
+              pytest.mark.xdist_group("jupyterlab")]
 
 NB_PHASE1 = "01-phase1-prepare-promise.ipynb"
 NB_LOSS = "04-message-loss-and-timeouts.ipynb"
 
 
-def slider(page: Any, label: str, css_class: str) -> Any:
-    """An ipywidgets slider found by its stable class, or else by its exact description."""
-    by_label = page.locator(".widget-slider").filter(
+def slider(scope: Any, label: str, css_class: str) -> Any:
+    """An ipywidgets slider in ``scope`` (page or locator) found by its stable class, or
+    else by its exact description."""
+    page = getattr(scope, "page", scope)  # inner locators of has= start from the page
+    by_label = scope.locator(".widget-slider").filter(
         has=page.locator(".widget-label", has_text=re.compile(rf"^\s*{re.escape(label)}\s*$")))
-    return page.locator(f".widget-slider.{css_class}").or_(by_label).first
+    return scope.locator(f".widget-slider.{css_class}").or_(by_label).first
 
 
 def button(scope: Any, text: str, css_class: str) -> Any:
@@ -60,6 +65,7 @@ def test_widgets_render_in_jupyterlab(notebook: Any) -> None:
     assert readout(box) == "5"
     nudge(box, "ArrowRight", 2)
     nb.wait_until(lambda: readout(box) == "7", 10, "the readout to follow the keyboard")
+    nb.settle()
     button(page, "Show value", "smoke-button").click()
     out = page.locator(".widget-output")
     nb.wait_until(lambda: "value = 7" in out.inner_text(), 30,
@@ -71,11 +77,14 @@ def test_widgets_render_in_jupyterlab(notebook: Any) -> None:
 
 def test_loss_timeout_explorer_runs_from_the_page(notebook: Any) -> None:
     """Notebook 04: after Run All, the loss and timeout sliders and the Run button are on
-    the page and no cell shows an error; one step right on the loss slider and a click on
-    Run add a run with the new loss rate to the results table and redraw the plot."""
+    the page and no cell shows an error. Run once; one step right on the loss slider and
+    Run again: the results table gains a line with the new loss rate and the plot is
+    redrawn (replaced, not piled up)."""
     nb = notebook.open(NB_LOSS)
     nb.shot("opened")
-    nb.run_all(timeout_s=120)
+    took = nb.run_all(timeout_s=150)
+    print(f"notebook 04: Run All Cells took {took:.1f} s")
+    nb.shot("ran-all")
     page = nb.page
     assert nb.errors() == [], "a cell of notebook 04 shows an error"
     loss = slider(page, "loss rate", "paxos-loss")
@@ -83,11 +92,11 @@ def test_loss_timeout_explorer_runs_from_the_page(notebook: Any) -> None:
     cell = nb.cell_with(loss)
     timeout = slider(cell, "timeout (s)", "paxos-timeout")
     run = button(cell, "Run", "paxos-run")
-    output = cell.locator(".paxos-output, .widget-output").last
+    output = cell.locator(".widget-output.paxos-output").or_(cell.locator(".widget-output")).last
     for widget in (timeout, run):
         widget.wait_for(state="visible", timeout=30_000)
-    cell.scroll_into_view_if_needed()
-    nb.shot("explorer", cell)
+    view = cell.locator(".jp-OutputArea-output").first  # what the screenshots show
+    nb.shot("explorer", view)
 
     def results() -> list[dict[str, str]]:
         table = output.locator("table").filter(
@@ -98,25 +107,36 @@ def test_loss_timeout_explorer_runs_from_the_page(notebook: Any) -> None:
         img = output.locator("img").last
         return (img.get_attribute("src") or "") if img.count() else ""
 
-    runs_before, src_before = results(), plot_src()
-    loss_before = float(readout(loss))
-    nudge(loss, "ArrowRight")
-    nb.wait_until(lambda: float(readout(loss)) > loss_before, 10,
-                  "the loss readout to follow the keyboard")
-    loss_now = float(readout(loss))
-    assert abs(loss_now - (loss_before + 0.05)) < 1e-9, (loss_before, loss_now)
-    nb.shot("loss-moved", cell)
+    busy = cell.locator("button.widget-button[disabled]")  # "Running…" while it runs
 
-    run.click()
-    # The button says "Running…" (disabled) until the run is over, then "Run" again.
-    nb.wait_until(lambda: run.is_enabled() and len(results()) > len(runs_before), 120,
-                  "the run to finish and add a line to the results table")
-    nb.wait_until(lambda: plot_src() not in ("", src_before), 30, "the plot to be redrawn")
-    runs = results()
-    assert len(runs) == len(runs_before) + 1, runs
-    assert float(runs[-1]["loss"]) == loss_now, runs[-1]
-    assert output.locator("pre[style*='c5221f']").count() == 0, output.inner_text()  # _fail()
-    nb.shot("after-run", cell)
+    def click_run(runs_before: int) -> list[dict[str, str]]:
+        nb.settle()  # every control change has reached the kernel before Run reads them
+        run.click()
+        nb.wait_until(lambda: busy.count() == 0 and len(results()) > runs_before, 120,
+                      "the run to finish and add a line to the results table")
+        assert output.locator("pre[style*='c5221f']").count() == 0, output.inner_text()
+        assert output.locator("img").count() == 1, "each run replaces the previous plot"
+        return results()
+
+    assert results() == [] and plot_src() == ""  # nothing run from this widget yet
+    first_loss = float(readout(loss))
+    runs = click_run(0)
+    assert [float(r["loss"]) for r in runs] == [first_loss], runs
+    first_plot = plot_src()
+    assert first_plot.startswith("data:image/png"), first_plot[:40]
+    nb.shot("first-run", view)
+
+    nudge(loss, "ArrowRight")
+    nb.wait_until(lambda: float(readout(loss)) > first_loss, 10,
+                  "the loss readout to follow the keyboard")
+    new_loss = float(readout(loss))
+    assert abs(new_loss - (first_loss + 0.05)) < 1e-9, (first_loss, new_loss)
+    nb.shot("loss-moved", view)
+
+    runs = click_run(1)
+    assert [float(r["loss"]) for r in runs] == [first_loss, new_loss], runs
+    assert plot_src() != first_plot, "the plot was not redrawn"
+    nb.shot("second-run", view)
     assert nb.errors() == []
     assert nb.problems == []
 
@@ -156,12 +176,14 @@ def test_phase1_stepper_deliver_and_drop_change_the_state(notebook: Any) -> None
     advance time, deliver a prepare (the acceptor's promise appears in the state table),
     drop another prepare (the message is gone, the acceptor still knows nothing)."""
     nb = notebook.open(NB_PHASE1)
-    nb.run_all(timeout_s=120)
+    nb.shot("opened")
+    took = nb.run_all(timeout_s=120)
+    print(f"notebook 01: Run All Cells took {took:.1f} s")
+    nb.shot("ran-all")
     page = nb.page
     assert nb.errors() == [], "a cell of notebook 01 shows an error"
     deliver = button(page, "Deliver", "paxos-stepper-deliver")
     cell = nb.cell_with(deliver)
-    cell.scroll_into_view_if_needed()
     drop = button(cell, "Drop", "paxos-stepper-drop")
     advance = button(cell, "Advance time", "paxos-stepper-advance")
     messages = cell.locator(".paxos-stepper-messages select, .widget-select select").first
@@ -171,12 +193,16 @@ def test_phase1_stepper_deliver_and_drop_change_the_state(notebook: Any) -> None
     diagram = cell.locator(".widget-output img").last
     for widget in (deliver, drop, advance, messages, status, acceptors, diagram):
         widget.wait_for(state="visible", timeout=30_000)
-    nb.shot("stepper", cell)
+    view = cell.locator(".jp-OutputArea-output").first  # what the screenshots show
+    nb.shot("stepper", view)
 
     def after(action: Any, what: str) -> None:
+        """Click ``action`` once everything before it is handled; wait for its effect."""
+        nb.settle()
         before = status.inner_text()
         action.click()
         nb.wait_until(lambda: status.inner_text() != before, 30, f"the stepper to {what}")
+        nb.settle()
 
     # 1. Deliver the first message (the client's submit to proposer 1): no acceptor is
     #    involved yet, so their table stays as it was.
@@ -186,13 +212,13 @@ def test_phase1_stepper_deliver_and_drop_change_the_state(notebook: Any) -> None
     after(deliver, "deliver the submit")
     assert "last step: deliver client1 -> proposer1: SUBMIT" in status.inner_text()
     assert len(options(messages)) == n_before - 1
-    nb.shot("delivered-submit", cell)
+    nb.shot("delivered-submit", view)
 
     # 2. Advance time: proposer 1's patience runs out, its prepares are in flight.
     after(advance, "advance time")
     nb.wait_until(lambda: any("PHASE1A" in o for o in options(messages)),
                   30, "prepares (PHASE1A) in the message list")
-    nb.shot("advanced", cell)
+    nb.shot("advanced", view)
 
     # 3. Deliver round 1.1's prepare to acceptor 1: its promise shows in the table.
     choose(messages, r"^proposer1 -> acceptor1: PHASE1A rnd 1\.1")
@@ -203,7 +229,7 @@ def test_phase1_stepper_deliver_and_drop_change_the_state(notebook: Any) -> None
     assert "deliver proposer1 -> acceptor1: PHASE1A" in status.inner_text()
     promised = [r for r in rows if "1.1" in r]
     assert len(promised) == 1 and promised[0].startswith("1 |"), rows
-    nb.shot("delivered-prepare", cell)
+    nb.shot("delivered-prepare", view)
 
     # 4. Drop round 1.1's prepare to acceptor 2: gone from the list, acceptor 2 unchanged,
     #    the sequence diagram redrawn (the lost copy is crossed out).
@@ -215,6 +241,6 @@ def test_phase1_stepper_deliver_and_drop_change_the_state(notebook: Any) -> None
     assert table_rows(acceptors) == rows, "a dropped prepare must not change any acceptor"
     nb.wait_until(lambda: diagram.get_attribute("src") != src_before, 30,
                   "the sequence diagram to be redrawn")
-    nb.shot("dropped-prepare", cell)
+    nb.shot("dropped-prepare", view)
     assert nb.errors() == []
     assert nb.problems == []

@@ -116,3 +116,13 @@ def test_malformed_datagrams_are_counted_and_dropped(course):
     client_errors = _counters(run, "client", 1)["decode_errors"]
     assert sum(client_errors.values()) >= len(junk)
     assert run.learned(1) == values_for(1, 10)
+
+
+def test_log_dir_never_overwrites_the_clients_own_input(course):
+    run = course()
+    run.write_values(1, values_for(1, 3))
+    run.env["PAXOS_LOG_DIR"] = str(run.dir)  # the course files' own directory
+    run.start("client", 1, ready=False)
+    assert run.wait_exit("client", 1, 15) == 1
+    assert "would overwrite prop1" in run.stderr("client", 1)
+    assert run.proposed(1) == values_for(1, 3)

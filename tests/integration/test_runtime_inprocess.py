@@ -15,7 +15,7 @@ from paxos_edu.codec import MAX_VALUE_BYTES
 from paxos_edu.config import Config
 from paxos_edu.messages import Group
 from paxos_edu.roles import Client
-from paxos_edu.runtime import Runtime, role_rng
+from paxos_edu.runtime import LineSplitter, Runtime, role_rng
 from paxos_edu.transport import free_multicast_addresses
 
 pytestmark = pytest.mark.integration
@@ -42,11 +42,21 @@ def _client_runtime(**settings) -> tuple[Runtime, io.StringIO]:
 
 def _feed(rt: Runtime, chunks: list[bytes]) -> list[str]:
     for chunk in chunks:
-        rt._stdin_lines(chunk.split(b"\n"), final=False)
-    if rt._partial_len:
-        rt._stdin_lines([b""], final=True)
+        rt._stdin_lines(*rt._lines.feed(chunk))
+    rt._stdin_lines(*rt._lines.end())
     client = rt.role
-    return [sub.value for sub, _, _ in client.unacked.values()] + [s.value for s, _ in client.queue]
+    return [sub.value for sub, *_ in client.unacked.values()] + [s.value for s, _ in client.queue]
+
+
+def test_line_splitter_numbers_lines_across_chunks_and_bounds_long_ones():
+    split = LineSplitter(limit=5)
+    assert split.feed(b"ab") == ([], [])
+    assert split.feed(b"c\nde\n123456") == ([(1, b"abc"), (2, b"de")], [])
+    assert split.feed(b"789") == ([], [])
+    assert split._partial == b""  # an over-long line is not kept in memory
+    assert split.feed(b"0\n\nxy") == ([(4, b"")], [(3, 10)])
+    assert split.end() == ([(5, b"xy")], [])
+    assert split.end() == ([], [])
 
 
 def test_stdin_lines_split_across_chunks_crlf_and_a_last_line_without_newline():
