@@ -5,12 +5,10 @@ from __future__ import annotations
 from itertools import combinations
 
 import pytest
-
 from hypothesis import given
 from hypothesis import strategies as st
 
 from paxos_edu.errors import UsageError
-
 from paxos_edu.quorum import is_quorum, quorum_size
 from paxos_edu.rounds import (
     NO_ROUND,
