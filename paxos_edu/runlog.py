@@ -403,7 +403,8 @@ def _messages_table(logs: Iterable[_Log]) -> pd.DataFrame:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in MESSAGE_COLUMNS})
     table = pd.concat(parts, ignore_index=True).sort_values("time", kind="stable")
     rnd = table["round"]
-    label = (rnd // ROUND_STRIDE).astype("str") + "." + (rnd % ROUND_STRIDE).astype("str")
+    # counter.owner, as rounds.format_round (the incarnation bits are left out)
+    label = (rnd // ROUND_STRIDE).astype("str") + "." + (rnd % (1 << 16)).astype("str")
     table["round_label"] = label.where(rnd != 0, "-").where(rnd.notna(), None)
     return table[list(MESSAGE_COLUMNS)].reset_index(drop=True)
 

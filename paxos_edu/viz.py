@@ -297,6 +297,11 @@ def message_arrows(frame: pd.DataFrame) -> pd.DataFrame:
         "exact",
         "reason",
     ] + (["y_sent", "y_end"] if has_step else [])
+    # Processes log with their own clocks: a receipt stamped a hair before its send would
+    # draw an arrow going up. Causality says it came after, so draw it there.
+    paired["end"] = np.maximum(paired["end"], paired["sent"])
+    if has_step:
+        paired["y_end"] = np.maximum(paired["y_end"], paired["y_sent"])
     parts = [p.reindex(columns=out_cols) for p in (paired, open_, lone) if len(p)]
     if not parts:
         return pd.DataFrame(columns=out_cols)
