@@ -1,26 +1,8 @@
 #!/bin/sh
 # Start one client of paxos_edu: client.sh <id> <config> [options...]
-# Runnable from any directory; needs no install (PYTHONPATH points at this repository).
-# The python process is exec'ed, so its command line holds the config path (the course's
-# harness stops processes with 'pkill -f <config path>').
-# Environment: PAXOS_LOG_DIR=<dir> writes an event log there; PAXOS_PYTHON picks the
-# interpreter (default python3).
-ROLE=client
-if [ "$#" -lt 2 ]; then
-    echo "usage: $0 <id> <config> [options...]   (options: python3 -m paxos_edu $ROLE --help)" >&2
-    exit 2
-fi
+# Runnable from any directory, without install; see run-role.sh for the details.
 SCRIPT=$0
 if command -v readlink >/dev/null 2>&1 && readlink -f "$SCRIPT" >/dev/null 2>&1; then
     SCRIPT=$(readlink -f "$SCRIPT")
 fi
-ROOT=$(CDPATH='' cd -- "$(dirname -- "$SCRIPT")/.." && pwd) || exit 1
-PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
-export PYTHONPATH
-ID=$1
-CONFIG=$2
-shift 2
-if [ -n "${PAXOS_LOG_DIR:-}" ]; then
-    set -- --log-dir "$PAXOS_LOG_DIR" "$@"
-fi
-exec "${PAXOS_PYTHON:-python3}" -m paxos_edu "$ROLE" "$ID" "$CONFIG" "$@"
+exec "$(dirname -- "$SCRIPT")/run-role.sh" client "$@"
