@@ -139,17 +139,27 @@ def _resolve(path: str) -> Callable[..., Any]:
 # ---------------------------------------------------------------------- role commands
 
 
-def _process_id(text: str) -> int:
-    try:
-        value = int(text, 10)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"{value} out of range 0..65535")
-    return value
+def int_range(lo: int, hi: int) -> Callable[[str], int]:
+    """An argparse type: a whole number in ``lo..hi`` (shared by every subcommand)."""
+
+    def convert(text: str) -> int:
+        try:
+            value = int(text, 10)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{value} out of range {lo}..{hi}")
+        return value
+
+    convert.__name__ = "integer"
+    return convert
 
 
-def _setting_type(name: str) -> Callable[[str], Any]:
+_process_id = int_range(0, 65535)
+
+
+def setting_type(name: str) -> Callable[[str], Any]:
+    """An argparse type for config setting ``name``, validated like the config file."""
     parse = SETTINGS[name].parse
 
     def convert(text: str) -> Any:
@@ -185,7 +195,7 @@ def configure_role(parser: argparse.ArgumentParser) -> None:
     for name, setting in SETTINGS.items():
         option = "--" + name.replace("_", "-")
         kwargs: dict[str, Any] = {"dest": f"set_{name}", "default": None,
-                                  "type": _setting_type(name), "help": setting.help}
+                                  "type": setting_type(name), "help": setting.help}
         if name == "mode":
             kwargs.update(choices=MODES, type=str)
         elif name == "secret":

@@ -16,8 +16,9 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from typing import Any, Callable
+from typing import Any
 
+from .cli import int_range, setting_type
 from .config import MODES, SETTINGS
 from .errors import ConfigError, PaxosEduError, UsageError
 
@@ -28,31 +29,6 @@ DEMO_VALUES = 500
 # ---------------------------------------------------------------------- argument types
 
 
-def _int_range(lo: int, hi: int) -> Callable[[str], int]:
-    def convert(text: str) -> int:
-        try:
-            value = int(text, 10)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-        if not lo <= value <= hi:
-            raise argparse.ArgumentTypeError(f"{value} out of range {lo}..{hi}")
-        return value
-
-    convert.__name__ = "integer"
-    return convert
-
-
-def _setting(name: str) -> Callable[[str], Any]:
-    parse = SETTINGS[name].parse
-
-    def convert(text: str) -> Any:
-        try:
-            return parse(text)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-
-    convert.__name__ = name
-    return convert
 
 
 def _fail(command: str, exc: Exception) -> int:
@@ -83,7 +59,7 @@ def metrics_text(metrics: Any) -> str:
 
 
 def configure_demo(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--values", type=_int_range(1, 1_000_000), default=DEMO_VALUES,
+    parser.add_argument("--values", type=int_range(1, 1_000_000), default=DEMO_VALUES,
                         metavar="N", help=f"values per client (default {DEMO_VALUES})")
     parser.add_argument("--out", metavar="DIR", help="keep the run directory here")
     parser.add_argument("--launcher", choices=("fork", "spawn"), default="fork",
@@ -119,16 +95,16 @@ def configure_run(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = "scenarios:\n" + "\n".join(
         f"  {s.name:<20}{s.description}" for s in SCENARIOS.values())
-    count = _int_range(0, 64)
+    count = int_range(0, 64)
     parser.add_argument("--scenario", choices=list(SCENARIOS), default="basic",
                         help="course scenario (default basic)")
     for role in ("acceptors", "proposers", "learners", "clients"):
         parser.add_argument(f"--{role}", type=count, metavar="N",
                             help=f"number of {role} (default: the scenario's)")
-    parser.add_argument("--values", type=_int_range(1, 1_000_000), default=100, metavar="N",
+    parser.add_argument("--values", type=int_range(1, 1_000_000), default=100, metavar="N",
                         help="values per client (default 100)")
     for name in ("loss", "timeout", "batch", "window", "seed"):
-        parser.add_argument(f"--{name}", type=_setting(name), metavar=name[0].upper(),
+        parser.add_argument(f"--{name}", type=setting_type(name), metavar=name[0].upper(),
                             help=SETTINGS[name].help)
     parser.add_argument("--mode", choices=MODES, help=SETTINGS["mode"].help)
     parser.add_argument("--trace", choices=("values", "messages"), default="values",
