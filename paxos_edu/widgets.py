@@ -188,6 +188,11 @@ class Stepper(_Panel):
             layout=w.Layout(width="170px"),
         )
         self.status = w.HTML()
+        # Stable CSS classes: browser tests (and course styling) select on these, not labels.
+        for widget, css in ((self.deliver_button, "deliver"), (self.drop_button, "drop"),
+                            (self.advance_button, "advance"), (self.messages, "messages"),
+                            (self.status, "status")):
+            widget.add_class(f"paxos-stepper-{css}")
         self.deliver_button.on_click(lambda _: self.deliver_selected())
         self.drop_button.on_click(lambda _: self.drop_selected())
         self.deliver_all_button.on_click(lambda _: self.deliver_all())
@@ -357,6 +362,9 @@ class LossTimeoutExplorer(_Panel):
         self.progress = w.FloatProgress(value=0.0, min=0.0, max=1.0, description="progress")
         self.results = pd.DataFrame()
         self.last: Optional[ExperimentResult] = None
+        for widget, css in ((self.loss, "loss"), (self.timeout, "timeout"),
+                            (self.run_button, "run"), (self.output, "output")):
+            widget.add_class(f"paxos-{css}")  # stable selectors for browser tests
         self.run_button.on_click(lambda _: self.run())
         self.widget = w.VBox([
             w.HBox([self.loss, self.timeout]), w.HBox([self.values, self.seed, self.mode]),

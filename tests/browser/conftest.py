@@ -61,14 +61,6 @@ LAB_SETTINGS = {
 }  # fmt: skip
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test in this folder is a browser test."""
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(str(item.fspath)).parents:
-            item.add_marker(pytest.mark.browser)
-
-
 def _missing() -> Optional[str]:
     """Why the browser tests cannot run here, or None."""
     if not os.access(CHROMIUM, os.X_OK):
@@ -315,7 +307,7 @@ class Shots:
 
     def __call__(self, step: str, target: Any = None) -> Path:
         path = ARTIFACTS / f"{self.prefix}-{len(self.taken) + 1:02d}-{step}.png"
-        (target or self.page).screenshot(path=str(path))
+        (self.page if target is None else target).screenshot(path=str(path))
         self.taken.append(path)
         return path
 
@@ -398,15 +390,23 @@ class Notebook:
                        timeout=timeout_s * 1000)
         self.page.locator(_PANEL).first.wait_for(state="visible", timeout=timeout_s * 1000)
         self.wait_idle(timeout_s)
-        # Fold the file browser away: the notebook gets the page's whole width.
-        self.page.locator("#jp-left-stack").wait_for(state="attached")
-        if self.page.locator("#jp-left-stack").is_visible():
-            self.page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^View$")).click()
-            self.page.locator(".lm-Menu-itemLabel",
-                              has_text=re.compile(r"^Appearance$")).hover()
-            self.page.locator(".lm-Menu-itemLabel",
-                              has_text=re.compile(r"^Show Left Sidebar$")).click()
+        self._fold_left_sidebar()
         return self
+
+    def _fold_left_sidebar(self) -> None:
+        """View > Appearance > Show Left Sidebar (off): the notebook gets the page's whole
+        width in the screenshots. Cosmetic, so a menu that looks different is ignored."""
+        from playwright.sync_api import Error as PlaywrightError
+
+        if not self.page.locator("#jp-left-stack").is_visible():
+            return
+        try:
+            self.page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^View$")).click()
+            self.page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Appearance$")).hover()
+            self.page.locator(".lm-Menu-itemLabel", has_text=re.compile(
+                r"^Show Left Sidebar$")).click(timeout=5_000)
+        except PlaywrightError:
+            self.page.keyboard.press("Escape")
 
     def close(self) -> None:
         """Shut down the kernels of the notebooks this page opened (REST API), so the
@@ -450,7 +450,8 @@ class Notebook:
         from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
         start = time.monotonic()
-        item = self.page.locator('.lm-Menu-item[data-command="notebook:run-all-cells"]')
+        item = self.page.locator(".lm-Menu-item").filter(has=self.page.locator(
+            ".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")))
         for _attempt in range(3):
             self.page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current").click()
             self.page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
