@@ -182,14 +182,14 @@ def _decode_batch(data: bytes, off: int) -> tuple[Batch, int]:
     n, blob_len = _BATCH_HEAD.unpack_from(data, off)
     off += _BATCH_HEAD.size
     if n > _MAX_ITEMS or blob_len > MAX_DATAGRAM:
-        raise DecodeError(f"batch of {n} items / {blob_len} bytes is oversized")
+        raise DecodeError(f"batch of {n} items / {blob_len} bytes is oversized", "oversized")
     if n == 0:
         if blob_len:
             raise DecodeError("empty batch with a non-empty text")
         return (), off
     end = off + 10 * n + blob_len
     if end > len(data):
-        raise DecodeError(f"batch of {n} items truncated")
+        raise DecodeError(f"batch of {n} items truncated", "truncated")
     raw = data[off - _BATCH_HEAD.size : end]  # head included: the count is part of the key
     batch = _recent_batches.get(raw)
     if batch is not None:
@@ -213,7 +213,7 @@ def _decode_columns(data: bytes, off: int, n: int, end: int) -> Batch:
     try:
         values = data[off:end].decode().split("\n")
     except UnicodeDecodeError as exc:
-        raise DecodeError(f"batch text is not UTF-8: {exc.reason}") from None
+        raise DecodeError(f"batch text is not UTF-8: {exc.reason}", "bad-text") from None
     if len(values) != n:
         raise DecodeError(f"batch announces {n} values but holds {len(values)}")
     # tuple.__new__ builds each Submission at C speed (no Python-level __new__ call).
@@ -237,7 +237,7 @@ def _d_ack(data: bytes, off: int) -> tuple[Message, int]:
     client, session, n = _ACK.unpack_from(data, off)
     off += _ACK.size
     if n > _MAX_ACK_SEQS:
-        raise DecodeError(f"Ack of {n} sequence numbers is oversized")
+        raise DecodeError(f"Ack of {n} sequence numbers is oversized", "oversized")
     seqs = struct.unpack_from(f"!{n}I", data, off)
     return Ack(client, session, seqs), off + 4 * n
 
@@ -255,7 +255,7 @@ def _d_phase1b(data: bytes, off: int) -> tuple[Message, int]:
     _check_instance(rnd, instance, upto)
     off += _P1B.size
     if n > _MAX_ITEMS:
-        raise DecodeError(f"Phase1B with {n} entries is oversized")
+        raise DecodeError(f"Phase1B with {n} entries is oversized", "oversized")
     accepted = []
     for _ in range(n):
         inst, v_rnd = _ACCEPTED.unpack_from(data, off)
@@ -362,29 +362,31 @@ class Codec:
         if type(data) is not bytes:
             data = bytes(data)
         if len(data) > MAX_DATAGRAM:
-            raise DecodeError(f"datagram of {len(data)} bytes is oversized")
+            raise DecodeError(f"datagram of {len(data)} bytes is oversized", "oversized")
         if self._key is not None:
             if len(data) < _HEADER.size + TAG_SIZE:
-                raise DecodeError("datagram too short to carry an authentication tag")
+                raise DecodeError("datagram too short to carry an authentication tag", "auth")
             data, tag = data[:-TAG_SIZE], data[-TAG_SIZE:]
             if not hmac.compare_digest(hmac.digest(self._key, data, "sha256"), tag):
-                raise DecodeError("authentication tag missing or wrong")
+                raise DecodeError("authentication tag missing or wrong", "auth")
         if len(data) < _HEADER.size:
-            raise DecodeError(f"datagram of {len(data)} bytes is shorter than a header")
+            raise DecodeError(f"datagram of {len(data)} bytes is shorter than a header",
+                              "truncated")
         magic, version, kind = _HEADER.unpack_from(data, 0)
         if magic != MAGIC:
-            raise DecodeError(f"not a paxos_edu datagram (magic {magic!r})")
+            raise DecodeError(f"not a paxos_edu datagram (magic {magic!r})", "foreign")
         if version != VERSION:
-            raise DecodeError(f"wire format version {version} is not {VERSION}")
+            raise DecodeError(f"wire format version {version} is not {VERSION}", "version")
         decoder = _DECODERS.get(kind)
         if decoder is None:
-            raise DecodeError(f"unknown message kind {kind}")
+            raise DecodeError(f"unknown message kind {kind}", "unknown-kind")
         try:
             msg, end = decoder(data, _HEADER.size)
         except struct.error as exc:
-            raise DecodeError(f"{Kind(kind).name} truncated: {exc}") from None
+            raise DecodeError(f"{Kind(kind).name} truncated: {exc}", "truncated") from None
         if end != len(data):
-            raise DecodeError(f"{Kind(kind).name} has {len(data) - end} trailing bytes")
+            raise DecodeError(f"{Kind(kind).name} has {len(data) - end} trailing bytes",
+                              "trailing-bytes")
         return msg
 
 

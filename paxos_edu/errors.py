@@ -18,7 +18,16 @@ class ConfigError(PaxosEduError):
 
 
 class DecodeError(PaxosEduError):
-    """A datagram is malformed, truncated, oversized, unknown or fails authentication."""
+    """A datagram is malformed, truncated, oversized, unknown or fails authentication.
+
+    ``reason`` is a short stable word for counters (``auth``, ``foreign``, ``version``,
+    ``unknown-kind``, ``oversized``, ``truncated``, ``trailing-bytes``, ``bad-text``,
+    ``malformed``); the message says what exactly, naming the datagram type when known.
+    """
+
+    def __init__(self, message: str, reason: str = "malformed") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class UsageError(PaxosEduError):

@@ -139,25 +139,6 @@ def make_role(
     raise UsageError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
 
 
-def _decode_reason(exc: DecodeError) -> str:
-    """A short, stable reason for a counter from the codec's message."""
-    text = str(exc)
-    for needle, reason in (
-        ("authentication", "auth"),
-        ("magic", "foreign"),
-        ("version", "version"),
-        ("unknown message kind", "unknown-kind"),
-        ("oversized", "oversized"),
-        ("truncated", "truncated"),
-        ("short", "truncated"),
-        ("trailing", "trailing-bytes"),
-        ("UTF-8", "bad-text"),
-    ):
-        if needle in text:
-            return reason
-    return "malformed"
-
-
 def _fileno(stream: Any) -> Optional[int]:
     try:
         return stream.fileno() if stream is not None else None
@@ -562,7 +543,7 @@ class Runtime:
 
     def _bad_datagram(self, data: bytes, group: Group, exc: DecodeError,
                       log: Optional[EventLog]) -> None:
-        reason = _decode_reason(exc)
+        reason = exc.reason
         self._decode_errors[reason] = self._decode_errors.get(reason, 0) + 1
         if log is not None:
             log.message("dropped", None, group, len(data),

@@ -473,3 +473,27 @@ def test_mutated_authenticated_datagram_raises_only_decode_error(msg, data):
     position = data.draw(st.integers(0, len(raw) - 1), label="position")
     raw[position] = data.draw(st.integers(0, 255), label="byte")
     _decode_or_decode_error(bytes(raw), codec)
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", "truncated"),
+        (b"XY\x01\x07", "foreign"),
+        (b"PX\x09\x07", "version"),
+        (b"PX\x01\x63", "unknown-kind"),
+        (b"PX\x01\x03\x00", "truncated"),
+        (encode(Heartbeat(1, 2, 3)) + b"\x00", "trailing-bytes"),
+        (bytes(MAX_DATAGRAM + 1), "oversized"),
+    ],
+)
+def test_decode_errors_carry_a_stable_reason_for_counters(data, reason):
+    with pytest.raises(DecodeError) as info:
+        decode(data)
+    assert info.value.reason == reason
+
+
+def test_a_wrong_tag_is_an_auth_failure():
+    with pytest.raises(DecodeError) as info:
+        Codec("right").decode(Codec("wrong").encode(Heartbeat(1, 2, 3)))
+    assert info.value.reason == "auth"
