@@ -41,7 +41,7 @@ Why not let Hypothesis shrink the schedule itself? Its shrinker edits the sequen
 random choices, and a step like "deliver copy 3" means something else as soon as an
 earlier step is gone; measured, that took minutes and left 60-step schedules. Steps
 matched by content (sender, receiver, message) survive the removal of other steps, so
-slicing and delta debugging finish in well under a second.
+slicing and delta debugging take a second or a few (seed 0: 17-40 steps, 0.3-5 s).
 
 With every deliberate bug off (``bugs=()``) the same search finds nothing -- Paxos is
 safe under any schedule; ``tests/test_bugs.py`` checks both directions.
@@ -60,9 +60,15 @@ from hypothesis.errors import NoSuchExample
 
 from .bugs import Bug, parse_bugs
 from .checks import CheckReport, check_sequences
+from .errors import UsageError
 from .messages import Message, Phase2B
 from .sim import InFlight, Simulation, TraceRecord
 from .sim_tables import short_value
+
+__all__ = [
+    "Counterexample", "Network", "OPS", "Outcome", "PRESETS", "Setup", "Step", "apply_step",
+    "deliver_and_keep", "explain", "find_violation", "next_timer", "run_schedule", "safety",
+]
 
 OPS = ("deliver", "duplicate", "drop", "advance", "submit")
 
@@ -134,24 +140,21 @@ class Network:
     until: float = 2.0
 
 
-TWO_CLIENTS = (("a", "b"), ("c", "d"))
-
 PRESETS: dict[Optional[Bug], tuple[Setup, Network]] = {
-    # Measured: the share of random runs that break the protocol with the bug on is
-    # about 40% / 10% / 10% / 55% / 30% with these networks (see tests/test_bugs.py).
-    None: (Setup(values=TWO_CLIENTS), Network()),
-    Bug.FORGET_PROMISE: (Setup(values=TWO_CLIENTS), Network(max_delays=(0.2, 0.5))),
-    Bug.IGNORE_1B_VALUE: (Setup(values=TWO_CLIENTS),
-                          Network(losses=(0.2, 0.4), max_delays=(0.05,))),
-    Bug.LEARN_FROM_ONE_2B: (Setup(values=TWO_CLIENTS),
-                            Network(losses=(0.2, 0.4), max_delays=(0.05, 0.2))),
-    Bug.SHARED_ROUNDS: (Setup(values=TWO_CLIENTS), Network()),
-    Bug.NO_DEDUPLICATION: (Setup(values=TWO_CLIENTS, mode="classic"),
+    None: (Setup(), Network()),
+    Bug.FORGET_PROMISE: (Setup(), Network(max_delays=(0.2, 0.5))),
+    Bug.IGNORE_1B_VALUE: (Setup(), Network(losses=(0.2, 0.4), max_delays=(0.05,))),
+    Bug.LEARN_FROM_ONE_2B: (Setup(), Network(losses=(0.2, 0.4), max_delays=(0.05, 0.2))),
+    Bug.SHARED_ROUNDS: (Setup(), Network()),
+    Bug.NO_DEDUPLICATION: (Setup(mode="classic"),
                            Network(losses=(0.2, 0.4), max_delays=(0.05,))),
 }
-"""Per bug, the smallest cluster that makes it reachable (two proposers: every one of
-these mistakes needs two proposals competing for one instance) and a network that
-breaks it often."""
+"""Per bug, a cluster that makes it reachable and a network that breaks it often.
+
+Two proposers each time: every one of these mistakes needs two proposals competing for
+one instance. Two clients with one value each keep counterexamples short; with the
+bug on, about 1 random run in 10 (FORGET_PROMISE, LEARN_FROM_ONE_2B, NO_DEDUPLICATION),
+1 in 40 (IGNORE_1B_VALUE) or 1 in 2 (SHARED_ROUNDS) breaks a property."""
 
 
 # ---------------------------------------------------------------------- running schedules
@@ -179,21 +182,25 @@ def safety(sim: Simulation) -> CheckReport:
     return check_sequences(sim.delivered, sim.proposed, expect_complete=False)
 
 
-def apply_step(sim: Simulation, setup: Setup, submitted: list[int], op: str, arg: Any) -> str:
-    """Carry out one step on ``sim``; return its label. ``submitted[c]`` counts the
-    values client ``c + 1`` submitted so far."""
+def apply_step(sim: Simulation, setup: Setup, submitted: list[int], op: str, arg: Any,
+               describe: bool = True) -> str:
+    """Carry out one step on ``sim`` and return its label (``""`` if not ``describe``).
+
+    ``submitted[c]`` counts the values client ``c + 1`` submitted so far; a step that
+    finds nothing to do (nothing in flight, no value left) does nothing."""
     if op in ("deliver", "drop", "duplicate"):
         if not sim.in_flight:
             return f"{op}: nothing in flight"
         copy = sim.in_flight[int(arg) % len(sim.in_flight)]
+        label = copy.describe() if describe else ""
         if op == "drop":
             sim.drop(copy.id)
-            return f"drop {copy.describe()}"
+            return f"drop {label}"
         if op == "duplicate":
             deliver_and_keep(sim, copy)
-            return f"deliver {copy.describe()} (a duplicate stays in flight)"
+            return f"deliver {label} (a duplicate stays in flight)"
         sim.deliver(copy.id)
-        return f"deliver {copy.describe()}"
+        return f"deliver {label}"
     if op == "advance":
         dt = float(arg)
         if dt <= 0:
@@ -207,7 +214,7 @@ def apply_step(sim: Simulation, setup: Setup, submitted: list[int], op: str, arg
         client = int(arg) % setup.clients
         values = setup.values[client]
         if submitted[client] >= len(values):
-            return f"submit: client {client + 1} has no value left"
+            return f"submit: client{client + 1} has no value left"
         value = values[submitted[client]]
         submitted[client] += 1
         sim.submit(client + 1, [value])
@@ -286,6 +293,7 @@ class Counterexample:
 
 
 def find_violation(bug: Bug | str | None, *, seed: int = 0, max_runs: int = 300,
+                   network: Optional[Network] = None,
                    **sim_kwargs: Any) -> Optional[Counterexample]:
     """Search random networks for a run that breaks a property, shrink it to a schedule.
 
@@ -294,6 +302,7 @@ def find_violation(bug: Bug | str | None, *, seed: int = 0, max_runs: int = 300,
             used, see :data:`PRESETS`); None for none.
         seed: makes the search deterministic: same seed, same counterexample.
         max_runs: how many random runs to try before giving up.
+        network: the random networks to draw from (default: the bug's preset).
         **sim_kwargs: override the cluster (``acceptors``, ``proposers``, ``learners``,
             ``values``, ``mode``, ``batch``, ``window``, ``timeout``) or the bugs
             (``bugs=()`` searches the same space with the bug off).
@@ -303,8 +312,14 @@ def find_violation(bug: Bug | str | None, *, seed: int = 0, max_runs: int = 300,
     """
     started = time.perf_counter()
     bug = Bug(bug) if bug is not None else None
-    base, network = PRESETS[bug]
+    base, preset = PRESETS[bug]
+    network = network or preset
     bugs = sim_kwargs.pop("bugs", {bug} if bug is not None else ())
+    settable = set(Setup.__dataclass_fields__) - {"seed", "bugs"}
+    unknown = set(sim_kwargs) - settable
+    if unknown:
+        raise UsageError(f"find_violation() got {', '.join(sorted(unknown))}; it takes the "
+                         f"cluster settings {', '.join(sorted(settable))} and bugs")
     if "values" in sim_kwargs:
         sim_kwargs["values"] = tuple(tuple(v) for v in sim_kwargs["values"])
     setup = replace(base, bugs=parse_bugs(bugs), seed=seed, **sim_kwargs)
@@ -312,7 +327,7 @@ def find_violation(bug: Bug | str | None, *, seed: int = 0, max_runs: int = 300,
 
     def breaks(trial: _Trial) -> bool:
         runs[0] += 1
-        return _random_run(setup, network, trial, trace=False)[1] is not None
+        return _random_run(_seeded(setup, seed, trial), network, trial, trace=False)[1] is not None
 
     try:
         trial = find(_trials(setup, network), breaks, random=random.Random(seed),
@@ -321,9 +336,10 @@ def find_violation(bug: Bug | str | None, *, seed: int = 0, max_runs: int = 300,
                                        suppress_health_check=list(HealthCheck)))
     except NoSuchExample:
         return None
-    setup = replace(setup, seed=trial.seed)  # the roles' randomness of the failing run
+    setup = _seeded(setup, seed, trial)
     events, prop = _as_schedule(setup, network, trial)
-    events = _shrink(setup, _slice(events), prop)
+    sliced = _slice(events)
+    events = _shrink(setup, sliced if _fails(setup, sliced, prop) else events, prop)
     cx = _finish(setup, bug, events, trial, prop)
     cx.runs, cx.seconds = runs[0], time.perf_counter() - started
     return cx
@@ -361,10 +377,16 @@ def _trials(setup: Setup, network: Network) -> st.SearchStrategy[_Trial]:
         st.tuples(*[st.sampled_from(network.submit_times)] * count))
 
 
+def _seeded(setup: Setup, seed: int, trial: _Trial) -> Setup:
+    """The setup with the simulation seed of one random run (unique per search seed)."""
+    return replace(setup, seed=(seed << 32) + trial.seed)
+
+
 def _random_run(setup: Setup, network: Network, trial: _Trial,
                 trace: bool) -> tuple[Simulation, Optional[str]]:
-    """Run ``trial`` at full speed; return the simulation and the first property broken."""
-    sim = setup.simulation(manual=False, seed=trial.seed, loss=trial.loss,
+    """Run ``trial`` at full speed (seed ``setup.seed``); return the simulation and the
+    first property broken."""
+    sim = setup.simulation(manual=False, loss=trial.loss,
                            duplicate=trial.duplicate, delay=(0.0001, trial.max_delay),
                            trace=trace)
     for at, client, value in _submissions(setup, trial):
@@ -422,7 +444,8 @@ def _as_schedule(setup: Setup, network: Network, trial: _Trial) -> tuple[list[_E
             events.append(_Event("submit", at, client=arg))
             apply_step(sim, setup, submitted, "submit", arg)
         else:
-            copy = next(c for c in sim.in_flight if c.id == arg)
+            copy = next((c for c in sim.in_flight if c.id == arg), None)
+            assert copy is not None, f"message {arg} of the random run is not in flight"
             keep = later[arg] != index
             events.append(_Event("duplicate" if keep else "deliver", at, sender=copy.sender,
                                  receiver=copy.receiver, message=copy.message,
@@ -466,9 +489,10 @@ def _replay_events(setup: Setup, events: Sequence[_Event], record: Optional[list
                    ) -> Simulation:
     """Run content-named steps; a step whose copy is not in flight does nothing.
 
-    ``record`` (if given) receives ``(step, label, story lines)`` for each step that acted.
+    ``record`` (if given) receives ``(step, label, story lines)`` for each step that acted;
+    without it the replay runs untraced, for speed.
     """
-    sim = setup.simulation()
+    sim = setup.simulation(trace=record is not None)
     submitted = [0] * setup.clients
     for ev in events:
         notes, sent = len(sim.notes), sim.stats["sent"]
@@ -477,11 +501,9 @@ def _replay_events(setup: Setup, events: Sequence[_Event], record: Optional[list
             if ev.at <= sim.now:
                 continue
             step: Step = ("advance", ev.at - sim.now)
-            label = apply_step(sim, setup, submitted, *step)
         elif ev.op == "submit":
             step = ("submit", ev.client)
-            label = apply_step(sim, setup, submitted, *step)
-            if label.startswith("submit:"):
+            if submitted[ev.client] >= len(setup.values[ev.client]):
                 continue
         else:
             index = next((i for i, c in enumerate(sim.in_flight)
@@ -490,7 +512,7 @@ def _replay_events(setup: Setup, events: Sequence[_Event], record: Optional[list
             if index is None:
                 continue
             step = (ev.op, index)
-            label = apply_step(sim, setup, submitted, *step)
+        label = apply_step(sim, setup, submitted, *step, describe=record is not None)
         if record is not None:
             record.append((step, label, _story(sim, notes, sent, delivered)))
     return sim
@@ -502,12 +524,21 @@ def _fails(setup: Setup, events: Sequence[_Event], prop: str) -> bool:
 
 
 def _shrink(setup: Setup, events: list[_Event], prop: str) -> list[_Event]:
-    """Delta debugging: remove chunks, then single steps, while ``prop`` still breaks."""
+    """Remove steps while ``prop`` still breaks: whole kinds of messages first, then
+    delta debugging (chunks, then single steps), then plain delivers for duplicates."""
+    events = _merge_advances(events)
+    progress = True
+    while progress:  # e.g. "no heartbeat matters", "no 2B to a proposer matters"
+        progress = False
+        for group in _groups(events):
+            candidate = _merge_advances([ev for ev in events if _group_of(ev) != group])
+            if len(candidate) < len(events) and _fails(setup, candidate, prop):
+                events, progress = candidate, True
     chunks = 2
     while len(events) >= 2:
         size = -(-len(events) // chunks)
         for start in range(0, len(events), size):
-            candidate = events[:start] + events[start + size:]
+            candidate = _merge_advances(events[:start] + events[start + size:])
             if _fails(setup, candidate, prop):
                 events = candidate
                 chunks = max(chunks - 1, 2)
@@ -524,6 +555,26 @@ def _shrink(setup: Setup, events: list[_Event], prop: str) -> list[_Event]:
     return events
 
 
+def _merge_advances(events: list[_Event]) -> list[_Event]:
+    """Two advances in a row do what the second alone does: keep it only."""
+    return [ev for i, ev in enumerate(events)
+            if not (ev.op == "advance" and i + 1 < len(events) and events[i + 1].op == "advance")]
+
+
+def _group_of(ev: _Event) -> tuple[str, ...]:
+    if ev.message is None:
+        return (ev.op,)
+    return (type(ev.message).__name__, ev.receiver.rstrip("0123456789"))
+
+
+def _groups(events: list[_Event]) -> list[tuple[str, ...]]:
+    seen: dict[tuple[str, ...], None] = {}
+    for ev in events:
+        if ev.message is not None:
+            seen[_group_of(ev)] = None
+    return list(seen)
+
+
 def _finish(setup: Setup, bug: Optional[Bug], events: list[_Event], trial: _Trial,
             prop: str) -> Counterexample:
     record: list = []
@@ -536,7 +587,7 @@ def _finish(setup: Setup, bug: Optional[Bug], events: list[_Event], trial: _Tria
     return Counterexample(
         bug=bug, property=prop, detail=violation.detail,
         steps=[label for _, label, _ in record], schedule=schedule, setup=setup,
-        network={"seed": trial.seed, "loss": trial.loss, "duplicate": trial.duplicate,
+        network={"seed": setup.seed, "loss": trial.loss, "duplicate": trial.duplicate,
                  "delay": [0.0001, trial.max_delay],
                  "submissions": [list(s) for s in _submissions(setup, trial)]},
         story=story, trace=list(outcome.sim.trace), report=report, sim=outcome.sim)
