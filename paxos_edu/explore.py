@@ -223,19 +223,13 @@ def apply_step(sim: Simulation, setup: Setup, submitted: list[int], op: str, arg
 
 
 def deliver_and_keep(sim: Simulation, copy: InFlight) -> None:
-    """Deliver ``copy`` now and put it back where it was: the network duplicated it.
-
-    As with the simulator's own duplication, both arrivals carry the same message id.
-    """
-    where = sim.in_flight.index(copy)
-    sim.deliver(copy.id)
-    sim.in_flight.insert(min(where, len(sim.in_flight)), copy)
+    """Deliver ``copy`` now and keep it in flight: the network duplicated it."""
+    sim.deliver(copy.id, keep=True)
 
 
 def next_timer(sim: Simulation) -> Optional[float]:
     """When the next live process's timer falls due (None when no timer is set)."""
-    times = [p.tick_at for p in sim.processes.values() if p.alive and p.tick_at is not None]
-    return min(times) if times else None
+    return sim.next_timer()
 
 
 # ---------------------------------------------------------------------- counterexamples

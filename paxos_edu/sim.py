@@ -394,8 +394,14 @@ class Simulation:
         return self.result(until)
 
     def next_event_time(self) -> Optional[float]:
-        """Virtual time of the next scheduled event (delivery, timer or action), if any."""
+        """Virtual time of the next scheduled event (delivery, timer or action), if any.
+        (It may be a timer that turns out to have nothing to do; see :meth:`next_timer`.)"""
         return self._queue[0][0] if self._queue else None
+
+    def next_timer(self) -> Optional[float]:
+        """When the next live process's timer falls due (None when no timer is set)."""
+        times = [p.tick_at for p in self.processes.values() if p.alive and p.tick_at is not None]
+        return min(times) if times else None
 
     def step(self) -> bool:
         """Process the next event; False when nothing is scheduled."""
@@ -459,9 +465,21 @@ class Simulation:
 
     # ------------------------------------------------------------------ manual stepping
 
-    def deliver(self, msg_id: int) -> None:
-        """Deliver the in-flight copy ``msg_id`` now (manual mode)."""
-        self._deliver_copy(self._take(msg_id))
+    def deliver(self, msg_id: int, *, keep: bool = False) -> None:
+        """Deliver the in-flight copy ``msg_id`` now (manual mode).
+
+        With ``keep=True`` the copy also stays in flight where it was -- the network
+        duplicated it, and the same message may arrive again (same message id)."""
+        if not keep:
+            self._deliver_copy(self._take(msg_id))
+            return
+        where, copy = next(((i, c) for i, c in enumerate(self.in_flight) if c.id == msg_id),
+                           (None, None))
+        if copy is None:
+            raise UsageError(f"no message {msg_id} in flight")
+        self.in_flight.pop(where)
+        self._deliver_copy(copy)
+        self.in_flight.insert(min(where, len(self.in_flight)), copy)
 
     def drop(self, msg_id: int) -> None:
         """Lose the in-flight copy ``msg_id`` (manual mode)."""

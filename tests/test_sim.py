@@ -474,3 +474,21 @@ def test_submitting_for_an_unknown_client_or_an_invalid_value_is_a_usage_error()
         sim.submit(2, ["a"])
     with pytest.raises(UsageError, match="newline"):
         sim.submit(1, ["a\nb"])
+
+
+def test_deliver_and_keep_leaves_a_duplicate_in_flight():
+    sim = Simulation(acceptors=3, proposers=1, learners=1, clients=1, seed=3, manual=True)
+    sim.submit(1, ["x"])
+    copy = next(c for c in sim.in_flight if c.kind == "SUBMIT")
+    sim.deliver(copy.id, keep=True)
+    assert copy in sim.in_flight  # it may arrive again
+    sim.deliver(copy.id)
+    assert copy not in sim.in_flight
+
+
+def test_next_timer_is_the_earliest_live_deadline():
+    sim = Simulation(acceptors=3, proposers=1, learners=1, clients=1, seed=3, manual=True)
+    due = sim.next_timer()
+    assert due is not None and due > sim.now
+    sim.advance(due - sim.now + 1e-9)
+    assert sim.next_timer() is None or sim.next_timer() > due
