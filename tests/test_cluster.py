@@ -256,7 +256,7 @@ def test_no_orphans_when_the_owning_python_process_is_killed():
     """A notebook kernel killed outright (restart): the zygote kills what it forked."""
     code = (
         "import json, os\n"
-        "from paxos_edu.cluster import Cluster, _zygote\n"
+        "from paxos_edu.cluster import Cluster\nfrom paxos_edu.launcher import _zygote\n"
         "c = Cluster()\n"
         "print(json.dumps(c.pids + [_zygote().popen.pid]), flush=True)\n"
         "os.kill(os.getpid(), 9)\n"
