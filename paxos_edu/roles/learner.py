@@ -84,11 +84,11 @@ class Learner:
     def _deliver_ready(self) -> list[Effect]:
         """Deliver every decided instance from ``next_instance`` on, in order."""
         out: list[Effect] = []
-        decided = self.ledger.decided
+        ledger = self.ledger
         dedupe = Bug.NO_DEDUPLICATION not in self.bugs
-        while self.next_instance in decided:
+        while self.next_instance in ledger.decided:
             instance = self.next_instance
-            for sub in decided.pop(instance):
+            for sub in ledger.take(instance):
                 if self.seen.add(sub.client, sub.session, sub.seq) or not dedupe:
                     out.append(Deliver(sub, instance))
                     self.position += 1

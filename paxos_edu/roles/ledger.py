@@ -93,10 +93,10 @@ class Ledger:
         while self.prefix in self.decided:
             self.prefix += 1
 
-    def forget_below(self, instance: int) -> None:
-        """Drop decided values below ``instance`` (a learner that delivered them)."""
-        for i in [i for i in self.decided if i < instance]:
-            del self.decided[i]
+    def take(self, instance: int) -> Batch:
+        """Hand over a decided value and forget it (a learner delivering it in order); the
+        instance stays decided."""
+        return self.decided.pop(instance)
 
     @property
     def has_gap(self) -> bool:

@@ -83,17 +83,21 @@ def _first_half(run, n: int) -> None:
     assert run.wait_learned(2 * n, timeout=20), run.diagnostics()
 
 
-def test_one_acceptor_killed_mid_run(course):
-    run = course()
+def _everything_learned_after_killing(run, role: str, id: int) -> None:
+    """Half the values, SIGKILL one process, the other half: all 1200 must be learned."""
     run.start_cluster()
     _pipe_clients(run)
     _first_half(run, 300)
-    run.send_signal("acceptor", 2, signal.SIGKILL)
+    run.send_signal(role, id, signal.SIGKILL)
     run.feed(1, values_for(1, 300, start=300), close=True)
     run.feed(2, values_for(2, 300, start=300), close=True)
     assert run.wait_learned(1200, timeout=30), run.diagnostics()
     _clients_done(run, 10)
     run.assert_correct()
+
+
+def test_one_acceptor_killed_mid_run(course):
+    _everything_learned_after_killing(course(), "acceptor", 2)
 
 
 def test_two_acceptors_killed_progress_stops_safely(course):
@@ -113,16 +117,7 @@ def test_two_acceptors_killed_progress_stops_safely(course):
 
 @pytest.mark.parametrize("victim", [1, 2])
 def test_either_proposer_killed_mid_run(course, victim):
-    run = course()
-    run.start_cluster()
-    _pipe_clients(run)
-    _first_half(run, 300)
-    run.send_signal("proposer", victim, signal.SIGKILL)
-    run.feed(1, values_for(1, 300, start=300), close=True)
-    run.feed(2, values_for(2, 300, start=300), close=True)
-    assert run.wait_learned(1200, timeout=30), run.diagnostics()
-    _clients_done(run, 10)
-    run.assert_correct()
+    _everything_learned_after_killing(course(), "proposer", victim)
 
 
 def test_late_learner_catches_up_from_the_first_value(course):
