@@ -126,6 +126,11 @@ class SimResult:
     """Per learner, ``(virtual time, instance)`` of each delivered value, in order."""
     submitted_at: list[float] = field(default_factory=list)
     """Virtual time at which each entry of :attr:`proposed` was submitted."""
+    messages: dict[int, Message] = field(default_factory=dict, repr=False)
+    """The message of every traced copy, by ``msg_id`` (the values it carries, for pictures)."""
+    delivery_causes: dict[int, list[int]] = field(default_factory=dict, repr=False)
+    """Per learner, for each delivery, the index in :attr:`trace` of the ``delivered``
+    record whose handling delivered it (-1 when untraced)."""
 
     def check(self, *, expect_complete: bool = True):
         """Safety and liveness properties (see :mod:`paxos_edu.checks`)."""
@@ -254,6 +259,9 @@ class Simulation:
         self.proposed: list[Submission] = []
         self.delivered: dict[int, list[Submission]] = {}
         self.deliveries: dict[int, list[tuple[float, int]]] = {}  # (time, instance)
+        self.messages: dict[int, Message] = {}  # msg_id -> message, while tracing
+        self.delivery_causes: dict[int, list[int]] = {}  # learner -> trace index per delivery
+        self._cause = -1  # trace index of the copy being handled
         self.submitted_at: list[float] = []
         self.stats = {"sent": 0, "delivered": 0, "dropped": 0, "duplicated": 0}
         for role, count in (("acceptor", acceptors), ("proposer", proposers),
@@ -307,6 +315,7 @@ class Simulation:
         if role == "learner":
             self.delivered[id] = []
             self.deliveries[id] = []
+            self.delivery_causes[id] = []
         self._schedule_tick(proc)
         return proc
 
@@ -428,6 +437,8 @@ class Simulation:
             proposed=list(self.proposed),
             delivered={i: list(v) for i, v in self.delivered.items()},
             deliveries={i: list(v) for i, v in self.deliveries.items()},
+            messages=dict(self.messages),
+            delivery_causes={i: list(v) for i, v in self.delivery_causes.items()},
             submitted_at=list(self.submitted_at),
             learned={i: [s.value for s in v] for i, v in self.delivered.items()},
             live_learners=sorted(live),
@@ -568,6 +579,7 @@ class Simulation:
             elif type(effect) is Deliver:
                 self.delivered[proc.id].append(effect.submission)
                 self.deliveries[proc.id].append((self.now, effect.instance))
+                self.delivery_causes[proc.id].append(self._cause)
             elif type(effect) is Note:
                 self.notes.append((self.now, proc.name, effect.event, effect.fields))
         self._schedule_tick(proc)
@@ -617,7 +629,9 @@ class Simulation:
             return
         self.stats["delivered"] += 1
         self._record("delivered", copy)
+        self._cause = len(self.trace) - 1
         self._apply(proc, proc.obj.handle(copy.message, self.now))
+        self._cause = -1
 
     def _by_name(self, name: str) -> _Process:
         role = name.rstrip("0123456789")
@@ -626,6 +640,7 @@ class Simulation:
     def _record(self, event: str, copy: InFlight, reason: str = "") -> None:
         if self.trace_on:
             msg = copy.message
+            self.messages[copy.id] = msg
             self.trace.append(TraceRecord(self.now, event, copy.sender, copy.receiver,
                                           msg.kind.name, instance_of(msg), round_of(msg),
                                           copy.id, reason))

@@ -492,3 +492,21 @@ def test_next_timer_is_the_earliest_live_deadline():
     assert due is not None and due > sim.now
     sim.advance(due - sim.now + 1e-9)
     assert sim.next_timer() is None or sim.next_timer() > due
+
+
+def test_the_trace_keeps_each_copys_message_and_the_copy_each_delivery_came_from(lossy_result):
+    """Pictures show the values a message carries and where a learner delivered: every
+    traced copy's message is kept by msg_id, and each delivery names the ``delivered``
+    record (a 2B or decision to that learner) whose handling delivered it."""
+    r = lossy_result
+    assert {rec.msg_id for rec in r.trace} == set(r.messages)
+    for rec in r.trace:
+        assert r.messages[rec.msg_id].kind.name == rec.kind
+    for learner, causes in r.delivery_causes.items():
+        assert len(causes) == len(r.deliveries[learner])
+        for index, (t, instance) in zip(causes, r.deliveries[learner]):
+            rec = r.trace[index]
+            assert (rec.event, rec.receiver, rec.time) == ("delivered", f"learner{learner}", t)
+            assert rec.kind in ("PHASE2B", "DECISION")
+            assert rec.instance <= instance  # a gap filled delivers the instances behind it
+        assert causes == sorted(causes)
