@@ -79,6 +79,7 @@ except ImportError:  # run from a checkout without installing
 from paxos_edu.config import Config, default_config
 from paxos_edu.errors import ConfigError
 from paxos_edu.messages import Group
+from paxos_edu.processes import ROLES
 from paxos_edu.transport import Transport, free_multicast_addresses
 
 try:
@@ -776,7 +777,6 @@ THROUGHPUT_CONFIGS: list[tuple[str, dict[str, Any]]] = [
 
 PARTS = ("reference", "throughput", "messages", "course", "latency")
 """The parts of the suite, in the order they run (``--only`` picks some)."""
-ROLES = ("client", "proposer", "acceptor", "learner")
 
 
 @dataclass

@@ -49,7 +49,8 @@ from paxos_edu import codec, runtime
 from paxos_edu.config import default_config
 from paxos_edu.eventlog import EventLog
 from paxos_edu.messages import Group, Kind
-from paxos_edu.runtime import LISTENS, Runtime, make_role, role_rng
+from paxos_edu.processes import LISTENS, role_of
+from paxos_edu.runtime import Runtime, make_role, role_rng
 from paxos_edu.transport import Transport, free_multicast_addresses
 
 TOPOLOGY = {"client": (1, 2), "proposer": (1, 2), "acceptor": (1, 2, 3), "learner": (1, 2)}
@@ -144,7 +145,7 @@ class Replay:
                     self.profiles[role] = self.profiles.get(role) or cProfile.Profile()
 
     def _charged(self, name: str, fn: Any, *args: Any) -> None:
-        prof = self.profiles.get(name.rstrip("0123456789"))
+        prof = self.profiles.get(role_of(name))
         # Each process has its own decode cache (a module global of the codec).
         codec._recent_batches = self.decode_caches[name]
         t0 = time.thread_time_ns()

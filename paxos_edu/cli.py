@@ -32,8 +32,6 @@ from typing import Any, Callable, Optional, Sequence
 from .config import MODES, SETTINGS
 from .errors import ConfigError, UsageError
 
-ROLE_COMMANDS = ("acceptor", "proposer", "learner", "client")
-
 
 @dataclass(frozen=True)
 class Command:

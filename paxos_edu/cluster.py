@@ -72,6 +72,7 @@ from .codec import MAX_VALUE_BYTES
 from .config import Config
 from .errors import PaxosEduError, UsageError
 from .launcher import READY_TIMEOUT, ProcessFailed, _child_env, _Zygote, _zygote, prestart
+from .processes import START_ORDER, check_role, process_name
 from .transport import free_multicast_addresses
 
 if TYPE_CHECKING:  # pandas is imported only when a table is asked for
@@ -79,8 +80,6 @@ if TYPE_CHECKING:  # pandas is imported only when a table is asked for
 
     from .runlog import Run
 
-ROLES = ("acceptor", "proposer", "learner", "client")
-"""Role names, in start-up order."""
 CONFIG_NAME = "paxos.conf"
 """Name of the config file a cluster writes into its run directory."""
 LAUNCHERS = ("fork", "spawn")
@@ -115,7 +114,7 @@ class _Proc:
 
     @property
     def name(self) -> str:
-        return f"{self.role}{self.id}"
+        return process_name(self.role, self.id)
 
     def poll(self) -> Optional[int]:
         if self.returncode is None:
@@ -444,8 +443,7 @@ class Cluster:
         return None
 
     def _get(self, role: str, id: int) -> _Proc:
-        if role not in ROLES:
-            raise UsageError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+        check_role(role)
         proc = self._current(role, id)
         if proc is None:
             ids = sorted({p.id for p in self._procs if p.role == role})
@@ -559,8 +557,7 @@ class Cluster:
 
     def ids(self, role: str) -> list[int]:
         """Ids of the ``role`` processes running (or paused) now, in start order."""
-        if role not in ROLES:
-            raise UsageError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+        check_role(role)
         return [p.id for p in self._live(role)]
 
     def progress(self) -> dict[int, tuple[int, int]]:
@@ -635,7 +632,7 @@ class Cluster:
                 per = ", ".join(f"client {c}: {n}" for c, n in sorted(missing.items()))
                 lines.append(f"  learner {lid}{paused} has {got} of {expected} values, "
                              f"{sum(missing.values())} behind ({per})")
-        up = {r: len([p for p in self._live(r) if p.state == "running"]) for r in ROLES}
+        up = {r: len([p for p in self._live(r) if p.state == "running"]) for r in START_ORDER}
         quorum = self.config.quorum
         summary = (f"  running: {up['acceptor']} acceptors (a quorum is {quorum} of "
                    f"{self.config.acceptor_count}), {up['proposer']} proposers, "
@@ -690,8 +687,7 @@ class Cluster:
         ``acceptor_count``, which fixes the quorum).
         """
         self._check_running()
-        if role not in ROLES:
-            raise UsageError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+        check_role(role)
         if isinstance(id, bool) or not isinstance(id, int) or not 0 <= id <= 65535:
             raise UsageError(f"id must be an integer 0..65535, not {id!r}")
         old = self._current(role, id)
@@ -796,7 +792,7 @@ class Cluster:
 
     def __repr__(self) -> str:
         state = "stopped" if self._stopped else "running"
-        counts = ", ".join(f"{len(self._live(r))} {r}s" for r in ROLES)
+        counts = ", ".join(f"{len(self._live(r))} {r}s" for r in START_ORDER)
         submitted = sum(self._targets().values())
         return f"<Cluster {state} at {str(self.path)!r}: {counts}; {submitted} values submitted>"
 

@@ -50,9 +50,8 @@ from typing import Any, Callable
 
 from .errors import UsageError
 from .messages import Group, Kind, Submission, instance_of, round_of
+from .processes import check_role, process_name
 
-ROLES = ("client", "proposer", "acceptor", "learner")
-"""Role names used in log file names and in the ``role`` field."""
 TRACE_LEVELS = ("values", "messages")
 """``values``: submissions, deliveries, notes (cheap, the default); ``messages``: also
 every datagram sent, received or dropped (for notebooks and small runs)."""
@@ -160,8 +159,7 @@ class EventLog:
         trace: str = "values",
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if role not in ROLES:
-            raise UsageError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
+        check_role(role)
         if trace not in TRACE_LEVELS:
             raise UsageError(f"unknown trace level {trace!r}; expected 'values' or 'messages'")
         if isinstance(id, bool) or not isinstance(id, int) or id < 0:
@@ -183,7 +181,7 @@ class EventLog:
             '{"t":%.6f' + self._head + '"deliver","position":%d,"instance":%d,'
             '"client":%d,"session":%d,"seq":%d,"value":%s}\n'
         )
-        self._log = _LineFile(self.run_dir / f"{role}{id}.jsonl")
+        self._log = _LineFile(self.run_dir / f"{process_name(role, id)}.jsonl")
         self._course: _LineFile | None = None
         if role == "client":
             self._course = _LineFile(self.run_dir / f"prop{id}")

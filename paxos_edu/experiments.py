@@ -26,6 +26,7 @@ import pandas as pd
 
 from .checks import COMPLETENESS, CheckReport
 from .errors import UsageError
+from .processes import parse_process_name
 from .rounds import format_round
 from .runlog import MESSAGE_COLUMNS, Metrics, Run
 from .sim import SimResult, Simulation
@@ -180,8 +181,7 @@ def _sim_run(sim: Simulation, submitted: list[float], delivered: dict[int, list[
         }
     )
     notes = pd.DataFrame(
-        [(t, p, p.rstrip("0123456789"), int(p[len(p.rstrip("0123456789")):]), ev, dict(f))
-         for t, p, ev, f in sim.notes],
+        [(t, p, *parse_process_name(p), ev, dict(f)) for t, p, ev, f in sim.notes],
         columns=["time", "process", "role", "id", "note", "fields"])  # fmt: skip
     procs = []
     for (role, i), proc in sorted(sim.processes.items()):
@@ -261,13 +261,13 @@ def run_messages(trace: Iterable) -> pd.DataFrame:
             process, direction = r.sender, "sent"
         else:
             process, direction = r.receiver, "received" if r.event == "delivered" else "dropped"
-        role = process.rstrip("0123456789")
+        role, id = parse_process_name(process)
         rows.append(
             (
                 r.time,
                 process,
                 role,
-                int(process[len(role) :]),
+                id,
                 direction,
                 r.kind,
                 r.instance,

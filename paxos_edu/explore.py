@@ -62,6 +62,7 @@ from .bugs import Bug, parse_bugs
 from .checks import CheckReport, check_sequences
 from .errors import UsageError
 from .messages import Message, Phase2B
+from .processes import role_of
 from .sim import InFlight, Simulation, TraceRecord
 from .sim_tables import short_value
 
@@ -558,7 +559,7 @@ def _merge_advances(events: list[_Event]) -> list[_Event]:
 def _group_of(ev: _Event) -> tuple[str, ...]:
     if ev.message is None:
         return (ev.op,)
-    return (type(ev.message).__name__, ev.receiver.rstrip("0123456789"))
+    return (type(ev.message).__name__, role_of(ev.receiver))
 
 
 def _groups(events: list[_Event]) -> list[tuple[str, ...]]:

@@ -59,19 +59,9 @@ from .effects import Deliver, Effect, Note, Send
 from .errors import DecodeError, UsageError
 from .eventlog import EventLog
 from .messages import Group, Kind
+from .processes import LISTENS, check_role
 from .roles import Acceptor, Client, Learner, Proposer
 from .transport import Transport
-
-ROLES = ("client", "proposer", "acceptor", "learner")
-
-LISTENS: dict[str, tuple[Group, ...]] = {
-    "client": (Group.CLIENTS,),
-    "proposer": (Group.PROPOSERS, Group.LEARNERS),
-    "acceptor": (Group.ACCEPTORS,),
-    "learner": (Group.LEARNERS,),
-}
-"""The groups each role joins -- the same table as :data:`paxos_edu.sim.LISTENS`
-(proposers watch the learners group for decisions and catch-up requests)."""
 
 RECV_BATCH = 256
 """Most datagrams drained from one socket per wake-up, so timers and the other sockets
@@ -136,7 +126,7 @@ def make_role(
     if role == "client":
         return Client(id, session=session, timeout=config.timeout,
                       window=config.client_window, rng=rng)
-    raise UsageError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+    raise AssertionError(check_role(role))  # check_role raised for any other role
 
 
 def _fileno(stream: Any) -> Optional[int]:
@@ -254,8 +244,7 @@ class Runtime:
         stderr: Optional[IO[str]] = None,
         handle_signals: bool = True,
     ) -> None:
-        if role not in ROLES:
-            raise UsageError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+        check_role(role)
         if trace not in ("values", "messages"):
             raise UsageError(f"trace must be 'values' or 'messages', not {trace!r}")
         self.role_name = role
@@ -705,6 +694,6 @@ def run_process(role: str, id: int, config: Config, **options: Any) -> int:
 
 
 __all__ = [
-    "LISTENS", "LineSplitter", "ROLES", "Runtime", "make_role", "new_session", "role_rng",
+    "LineSplitter", "Runtime", "make_role", "new_session", "role_rng",
     "run_process",
 ]

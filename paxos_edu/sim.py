@@ -43,18 +43,9 @@ from .bugs import Bug, parse_bugs
 from .effects import Deliver, Effect, Note, Send
 from .errors import UsageError
 from .messages import Group, Kind, Message, Submission, instance_of, round_of
+from .processes import LISTENS, check_role, parse_process_name, process_name, role_of
 from .roles import Acceptor, Client, Learner, Proposer
 from .rounds import format_round
-
-ROLES = ("client", "proposer", "acceptor", "learner")
-
-LISTENS: dict[str, tuple[Group, ...]] = {
-    "client": (Group.CLIENTS,),
-    "proposer": (Group.PROPOSERS, Group.LEARNERS),
-    "acceptor": (Group.ACCEPTORS,),
-    "learner": (Group.LEARNERS,),
-}
-"""The groups each role joins (proposers watch the learners group for decisions)."""
 
 _DELIVER, _TICK, _ACTION = 0, 1, 2
 
@@ -160,10 +151,10 @@ class _Process:
     obj: Any
     alive: bool = True
     tick_at: Optional[float] = None
+    name: str = field(init=False)  # "acceptor2", computed once: every copy sent names it
 
-    @property
-    def name(self) -> str:
-        return f"{self.role}{self.id}"
+    def __post_init__(self) -> None:
+        self.name = process_name(self.role, self.id)
 
 
 @dataclass
@@ -291,12 +282,11 @@ class Simulation:
         if role == "client":
             return Client(id, session=rng.getrandbits(32), timeout=s["timeout"],
                           window=s["client_window"], rng=rng)
-        raise UsageError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+        raise AssertionError(check_role(role))  # check_role raised for any other role
 
     @staticmethod
     def _check_role(role: str, id: int) -> None:
-        if role not in ROLES:
-            raise UsageError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+        check_role(role)
         if not isinstance(id, int) or id < 1:
             raise UsageError(f"process ids are whole numbers >= 1, got {id!r}")
 
@@ -526,13 +516,16 @@ class Simulation:
             if kind not in Kind.__members__:
                 known = ", ".join(Kind.__members__)
                 raise UsageError(f"unknown message kind {kind!r}; kinds are {known}")
-        if receiver is not None and receiver.rstrip("0123456789") not in ROLES:
-            raise UsageError(f"unknown receiver {receiver!r}: give e.g. 'acceptor' or 'acceptor2'")
+        if receiver is not None:
+            try:
+                role_of(receiver)
+            except UsageError:
+                raise UsageError(f"unknown receiver {receiver!r}: give e.g. 'acceptor' or "
+                                 "'acceptor2'") from None
         for copy in self.in_flight:
             if kind is not None and copy.kind != kind:
                 continue
-            if receiver is not None and receiver not in (copy.receiver,
-                                                         copy.receiver.rstrip("0123456789")):
+            if receiver is not None and receiver not in (copy.receiver, role_of(copy.receiver)):
                 continue
             self.deliver(copy.id)
             return copy
@@ -634,8 +627,7 @@ class Simulation:
         self._cause = -1
 
     def _by_name(self, name: str) -> _Process:
-        role = name.rstrip("0123456789")
-        return self.processes[(role, int(name[len(role):]))]
+        return self.processes[parse_process_name(name)]
 
     def _record(self, event: str, copy: InFlight, reason: str = "") -> None:
         if self.trace_on:

@@ -46,6 +46,7 @@ from matplotlib.patches import FancyArrowPatch, Patch
 
 from .errors import UsageError
 from .experiments import datagram_numbers, retries_and_drops_by_role
+from .processes import ROLES, parse_process_name, role_of
 from .quorum import quorum_size
 from .rounds import ROUND_STRIDE, format_round
 
@@ -73,7 +74,6 @@ KIND_SHORT: dict[str, str] = {
 """The short names written on arrows and in legends."""
 
 KIND_ORDER = tuple(KIND_COLORS)
-ROLES = ("client", "proposer", "acceptor", "learner")
 ROLE_COLORS = {"client": "#009E73", "proposer": "#0072B2", "acceptor": "#E69F00",
                "learner": "#CC79A7"}  # fmt: skip
 DROP_COLOR = "#D55E00"
@@ -317,15 +317,17 @@ def _steps(frame: pd.DataFrame) -> list[int]:
 
 def _process_order(names: Iterable[str]) -> list[str]:
     def key(name: str) -> tuple[int, int, str]:
-        role = name.rstrip("0123456789")
-        num = name[len(role) :]
-        return (ROLES.index(role) if role in ROLES else len(ROLES), int(num) if num else 0, name)
+        try:
+            role, num = parse_process_name(name)
+        except UsageError:  # not a process name: after the processes, by name
+            return (len(ROLES), 0, name)
+        return (ROLES.index(role), num, name)
 
     return sorted({n for n in names if isinstance(n, str)}, key=key)
 
 
 def _role(name: str) -> str:
-    return name.rstrip("0123456789")
+    return role_of(name)
 
 
 def _new_ax(ax: Optional[Axes], figsize: tuple[float, float]) -> Axes:

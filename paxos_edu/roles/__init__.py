@@ -11,8 +11,6 @@ from .learner import Learner
 from .ledger import CATCHUP_PAGE, Ledger
 from .proposer import Proposer, Status
 
-ROLE_NAMES = ("client", "proposer", "acceptor", "learner")
-
 __all__ = [
     "Acceptor",
     "AcceptorSlot",
@@ -21,6 +19,5 @@ __all__ = [
     "Ledger",
     "Learner",
     "Proposer",
-    "ROLE_NAMES",
     "Status",
 ]
