@@ -26,6 +26,7 @@ from ..codec import ITEM_OVERHEAD, MAX_BATCH_BYTES, MAX_VALUE_BYTES
 from ..effects import Effect, Note, Send
 from ..errors import UsageError
 from ..messages import Ack, Group, Message, Submission, Submit
+from .jitter import jittered
 
 
 class Client:
@@ -166,7 +167,7 @@ class Client:
         packet: list[Submission] = []
         budget = MAX_BATCH_BYTES
         # One jitter per datagram burst: retries of different clients drift apart.
-        due = now + self.retry_delay() * (1.0 + 0.25 * self.rng.random())
+        due = now + jittered(self.retry_delay(), self.rng)
         sent = None if resent else now  # Karn: a re-sent value's ack time is ambiguous
         for sub, size in items:
             cost = size + ITEM_OVERHEAD

@@ -19,6 +19,7 @@ from typing import Optional
 from ..effects import Send
 from ..messages import Batch, CatchUp, Group
 from ..quorum import quorum_size
+from .jitter import jittered
 
 CATCHUP_PAGE = 64
 """Instances a proposer resends per catch-up request; the requester asks for the next
@@ -121,9 +122,6 @@ class CatchUpRequester:
         self.due: Optional[float] = None  # when to ask, None while there is no gap
         self.asked_from: Optional[int] = None
 
-    def _jittered(self) -> float:
-        return self.timeout * (1.0 + 0.25 * self.rng.random())
-
     def update(self, ledger: Ledger, now: float) -> list[Send]:
         """Re-plan after the ledger changed; may ask for the next page immediately."""
         if not ledger.has_gap:
@@ -133,7 +131,7 @@ class CatchUpRequester:
         if self.asked_from is not None and ledger.prefix >= self.asked_from + CATCHUP_PAGE:
             return self._ask(ledger, now)  # consumed a whole page: stream the next one
         if self.due is None:
-            self.due = now + self._jittered()
+            self.due = now + jittered(self.timeout, self.rng)
         return []
 
     def tick(self, ledger: Ledger, now: float) -> list[Send]:
@@ -146,5 +144,5 @@ class CatchUpRequester:
 
     def _ask(self, ledger: Ledger, now: float) -> list[Send]:
         self.asked_from = ledger.prefix
-        self.due = now + self._jittered()
+        self.due = now + jittered(self.timeout, self.rng)
         return [Send(Group.LEARNERS, CatchUp(self.requester, ledger.prefix))]

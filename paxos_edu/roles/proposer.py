@@ -70,6 +70,7 @@ from ..rounds import (
     round_owner,
 )
 from ..seen import SeenSet
+from .jitter import jittered
 from .ledger import CATCHUP_PAGE, CatchUpRequester, Ledger
 
 Key = tuple[int, int, int]
@@ -160,7 +161,7 @@ class Proposer:
         self.next_heartbeat = 0.0
         # Leader heuristic: at start-up proposer 1 tries first, the others a little later.
         self.leader_seen_at = now
-        self.patience = timeout * (0.05 + 0.5 * ((id - 1) % 8)) * (1.0 + 0.25 * self.rng.random())
+        self.patience = jittered(timeout * (0.05 + 0.5 * ((id - 1) % 8)), self.rng)
 
     @property
     def c_val(self) -> dict[int, Batch]:
@@ -203,14 +204,14 @@ class Proposer:
             if now >= prep.due:
                 incomplete = [c for c in prep.covered.values() if c != END]
                 start = min(incomplete) if incomplete else prep.first
-                prep.due = now + self._jittered()
+                prep.due = now + jittered(self.timeout, self.rng)
                 effects.append(Note("retry", {"phase": 1, "rnd": format_round(self.c_rnd)}))
                 effects.append(Send(Group.ACCEPTORS, Phase1A(self.c_rnd, start, True)))
         else:
             retried = 0
             for slot in self.slots.values():
                 if slot.due <= now:
-                    slot.due = now + self._jittered()
+                    slot.due = now + jittered(self.timeout, self.rng)
                     effects.append(self._phase_message(slot))
                     retried += 1
             if retried:
@@ -300,7 +301,8 @@ class Proposer:
 
     def _open_slot(self, instance: int, value: Batch, now: float) -> Slot:
         phase = 1 if self.mode == "classic" else 2
-        slot = self.slots[instance] = Slot(instance, value, phase, now + self._jittered())
+        due = now + jittered(self.timeout, self.rng)
+        slot = self.slots[instance] = Slot(instance, value, phase, due)
         return slot
 
     def _phase_message(self, slot: Slot) -> Send:
@@ -319,7 +321,7 @@ class Proposer:
             return [note] + self._lead(now, {}, self.ledger.prefix)
         first = self.ledger.prefix
         self.status = Status.PREPARING
-        self.prepare = Prepare(first, now + self._jittered())
+        self.prepare = Prepare(first, now + jittered(self.timeout, self.rng))
         note.fields["first"] = first
         return [note, Send(Group.ACCEPTORS, Phase1A(self.c_rnd, first, True))]
 
@@ -372,7 +374,7 @@ class Proposer:
                 self._place(chosen)
                 slot.value = chosen
         slot.phase = 2
-        slot.due = now + self._jittered()
+        slot.due = now + jittered(self.timeout, self.rng)
         return [self._phase_message(slot)]
 
     def _lead(self, now: float, votes: dict[int, Accepted], first: int) -> list[Effect]:
@@ -522,9 +524,6 @@ class Proposer:
             return Send(Group.LEARNERS, Heartbeat(self.id, self.c_rnd, self.ledger.prefix))
         self.next_heartbeat = now + self.timeout
         return Send(Group.LEARNERS, Heartbeat(self.id, NO_ROUND, self.ledger.prefix))
-
-    def _jittered(self) -> float:
-        return self.timeout * (1.0 + 0.25 * self.rng.random())
 
 
 def _acks(value: Batch) -> list[Send]:
