@@ -273,6 +273,14 @@ class Counterexample:
         """Re-run the schedule on a fresh simulation and return it (at the last step)."""
         return run_schedule(self.setup, self.schedule).sim
 
+    def simulation(self, at: Optional[int] = 0) -> Simulation:
+        """The schedule as a manual simulation's history, rewound to step ``at`` (default
+        the start; None: the end), to step through it with the Stepper or ``forward()``."""
+        sim = self.replay()
+        if at is not None:
+            sim.rewind(at)
+        return sim
+
     def trace_frame(self):
         """The trace as a pandas DataFrame (for :func:`paxos_edu.viz.sequence_diagram`)."""
         import pandas as pd

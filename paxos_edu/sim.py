@@ -46,6 +46,7 @@ from .messages import Group, Kind, Message, Submission, instance_of, round_of
 from .processes import LISTENS, check_role, parse_process_name, process_name, role_of
 from .roles import Acceptor, Client, Learner, Proposer
 from .rounds import format_round
+from .timeline import TimeTravel, recorded
 
 _DELIVER, _TICK, _ACTION = 0, 1, 2
 
@@ -175,7 +176,7 @@ class Network:
             raise UsageError(f"delay must be (min, max) with 0 <= min <= max, got {self.delay}")
 
 
-class Simulation:
+class Simulation(TimeTravel):
     """A whole Paxos cluster in virtual time.
 
     Args:
@@ -188,6 +189,9 @@ class Simulation:
         bugs: names of deliberate mistakes to switch on (see :mod:`paxos_edu.bugs`).
         manual: hold every copy in :attr:`in_flight` until :meth:`deliver` / :meth:`drop`.
         trace: record every copy sent / delivered / dropped in the result.
+
+    In manual mode every action is a step of :attr:`history`, and :meth:`rewind` ``(k)``
+    restores the state after the first ``k`` steps (see :mod:`paxos_edu.timeline`).
     """
 
     def __init__(
@@ -328,6 +332,7 @@ class Simulation:
         else:
             heapq.heappush(self._queue, (when, next(self._seq), _ACTION, action))
 
+    @recorded
     def submit(self, client: int, values: Sequence[str], *, at: Optional[float] = None) -> None:
         """Client ``client`` submits ``values`` (now, or at virtual time ``at``)."""
         values = list(values)
@@ -346,6 +351,7 @@ class Simulation:
 
         self._at(at, act)
 
+    @recorded
     def crash(self, role: str, id: int, *, at: Optional[float] = None) -> None:
         """Crash-stop a process: it stops at once and never comes back."""
         self._check_role(role, id)
@@ -358,6 +364,7 @@ class Simulation:
             self.notes.append((self.now, proc.name, "crash", {}))
         self._at(at, act)
 
+    @recorded
     def start(self, role: str, id: int, *, at: Optional[float] = None) -> None:
         """Start a new process (e.g. a late learner, a replacement proposer)."""
         self._check_role(role, id)
@@ -367,6 +374,7 @@ class Simulation:
             self.notes.append((self.now, proc.name, "start", {}))
         self._at(at, act)
 
+    @recorded
     def set_network(self, *, loss: Optional[float] = None, duplicate: Optional[float] = None,
                     delay: Optional[tuple[float, float]] = None,
                     at: Optional[float] = None) -> None:
@@ -382,6 +390,7 @@ class Simulation:
 
     # ------------------------------------------------------------------ running
 
+    @recorded
     def run(self, until: float = 60.0, *, stop_when_complete: bool = True) -> SimResult:
         """Run to virtual time ``until`` (or until every value is delivered everywhere)."""
         while self._queue and self._queue[0][0] <= until:
@@ -402,6 +411,7 @@ class Simulation:
         times = [p.tick_at for p in self.processes.values() if p.alive and p.tick_at is not None]
         return min(times) if times else None
 
+    @recorded
     def step(self) -> bool:
         """Process the next event; False when nothing is scheduled."""
         if not self._queue:
@@ -409,6 +419,7 @@ class Simulation:
         self._pop_and_run()
         return True
 
+    @recorded
     def advance(self, dt: float) -> None:
         """Let ``dt`` virtual seconds pass, firing timers (and deliveries if not manual)."""
         if dt < 0:
@@ -466,6 +477,7 @@ class Simulation:
 
     # ------------------------------------------------------------------ manual stepping
 
+    @recorded
     def deliver(self, msg_id: int, *, keep: bool = False) -> None:
         """Deliver the in-flight copy ``msg_id`` now (manual mode).
 
@@ -482,12 +494,14 @@ class Simulation:
         self._deliver_copy(copy)
         self.in_flight.insert(min(where, len(self.in_flight)), copy)
 
+    @recorded
     def drop(self, msg_id: int) -> None:
         """Lose the in-flight copy ``msg_id`` (manual mode)."""
         copy = self._take(msg_id)
         self._record("dropped", copy, "by hand")
         self.stats["dropped"] += 1
 
+    @recorded
     def deliver_all(self, kind: Optional[str] = None, limit: int = 10_000) -> int:
         """Deliver every in-flight copy (of one ``kind``), including those sent meanwhile."""
         done = 0
@@ -499,6 +513,7 @@ class Simulation:
             done += 1
         return done
 
+    @recorded
     def deliver_next(self, kind: Optional[str] = None,
                      receiver: Optional[str] = None) -> Optional[InFlight]:
         """Deliver the oldest in-flight copy of ``kind`` to ``receiver``; return it.
