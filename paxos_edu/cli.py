@@ -29,8 +29,9 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
+from . import signals
 from .config import MODES, SETTINGS
-from .errors import ConfigError, UsageError
+from .errors import ConfigError, NetworkError, UsageError
 
 
 @dataclass(frozen=True)
@@ -249,6 +250,8 @@ def main(argv: Optional[Sequence[str]] = None, prog: Optional[str] = None) -> in
     parser = build_parser(prog, only)
     args = parser.parse_args(argv)
     where = f"{parser.prog} {args.command}"
+    if args.command not in ROLE_COMMANDS:
+        signals.release()  # only a role's runtime takes over an early stop request
     try:
         status = int(_resolve(args._run)(args) or 0)
     except ConfigError as exc:
@@ -256,7 +259,7 @@ def main(argv: Optional[Sequence[str]] = None, prog: Optional[str] = None) -> in
         return 2
     except UsageError as exc:
         print(f"{where}: error: {exc}", file=sys.stderr)
-        return 1
+        return 1 if isinstance(exc, NetworkError) else 2  # a runtime failure, or misuse
     except KeyboardInterrupt:
         return 130
     command = next(c for c in COMMANDS if c.name == args.command)

@@ -71,6 +71,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Optional
 from .codec import MAX_VALUE_BYTES
 from .config import Config
 from .errors import PaxosEduError, UsageError
+from .eventlog import is_run_file, run_directory
 from .launcher import READY_TIMEOUT, ProcessFailed, _child_env, _Zygote, _zygote, prestart
 from .processes import START_ORDER, check_role, process_name
 from .transport import free_multicast_addresses
@@ -88,7 +89,6 @@ STOP_TIMEOUT = 2.0
 _POLL = 0.002
 _PIPE_SIZE = 1 << 20
 _F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
-_RUN_FILES = ("prop", "learn", "acceptor", "proposer", "learner", "client")
 
 
 class ClusterTimeout(PaxosEduError, TimeoutError):
@@ -111,6 +111,8 @@ class _Proc:
         self.stderr_path = stderr_path
         self.state = "running"  # running | paused | killed | stopped | exited
         self.returncode: Optional[int] = None
+        self.log_before = (0, 0)  # (inode, size) of its event log before it started
+        self.stderr_offset = 0  # where this life's stderr starts in stderr_path
 
     @property
     def name(self) -> str:
@@ -161,8 +163,10 @@ class _Proc:
         return self.returncode
 
     def stderr_tail(self, limit: int = 1500) -> str:
+        """The end of what this life wrote on stderr (earlier lives' text comes before)."""
         try:
-            text = self.stderr_path.read_bytes()[-limit:].decode("utf-8", "replace")
+            data = self.stderr_path.read_bytes()[self.stderr_offset:]
+            text = data[-limit:].decode("utf-8", "replace")
         except OSError:
             return ""
         return text.strip()
@@ -364,9 +368,9 @@ class Cluster:
         if self._bugs:
             argv += ["--bugs", ",".join(self._bugs)]
         stderr_path = self.path / f"{role}{id}.stderr"
-        for stale in (f"{role}{id}.jsonl",):  # readiness is this file's first line
-            (self.path / stale).unlink(missing_ok=True)
-        err = os.open(stderr_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        log_before = _file_mark(self.path / f"{role}{id}.jsonl")  # readiness: it changes
+        stderr_offset = _file_mark(stderr_path)[1]
+        err = os.open(stderr_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         null = os.open(os.devnull, os.O_RDWR)
         write_end: Optional[int] = None
         try:
@@ -402,6 +406,7 @@ class Cluster:
             os.close(err)
         proc = _Proc(role, id, pid, popen=popen, zygote=self._zygote, stdin=write_end,
                      stderr_path=stderr_path)
+        proc.log_before, proc.stderr_offset = log_before, stderr_offset
         self._procs.append(proc)
         return proc
 
@@ -411,13 +416,12 @@ class Cluster:
         deadline = time.monotonic() + timeout
         while waiting:
             for proc in list(waiting):
-                log = self.path / f"{proc.name}.jsonl"
-                try:
-                    if log.stat().st_size > 0:
-                        waiting.remove(proc)
-                        continue
-                except FileNotFoundError:
-                    pass
+                # The start record was written: the log is a new file (an earlier life's
+                # was renamed) or grew (a client appends its new session).
+                mark = _file_mark(self.path / f"{proc.name}.jsonl")
+                if mark[1] > 0 and (mark[0] != proc.log_before[0] or mark[1] > proc.log_before[1]):
+                    waiting.remove(proc)
+                    continue
                 if not proc.alive:
                     raise self._failure(proc, "exited while starting")
             if waiting and time.monotonic() > deadline:
@@ -696,7 +700,7 @@ class Cluster:
         if old is not None and role != "learner":
             why = {"acceptor": "it would forget its promises (unsafe)",
                    "proposer": "it would reuse its round numbers (unsafe)",
-                   "client": "it would overwrite its prop file"}[role]
+                   "client": "the lab bench feeds one stdin per client id"}[role]
             raise UsageError(f"{role} {id} already ran in this cluster: restarting it, {why}; "
                              "use a new id")
         if role == "acceptor" and id > self.config.acceptor_count:
@@ -828,15 +832,28 @@ def _bug_names(bugs: Iterable[str] | str | None) -> list[str]:
         raise UsageError(str(exc)) from None
 
 
+def _file_mark(path: Path) -> tuple[int, int]:
+    """``(inode, size)`` of ``path``; ``(0, 0)`` when it does not exist."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return (0, 0)
+    return (st.st_ino, st.st_size)
+
+
 def _prepare_dir(path: Path, overwrite: bool) -> None:
-    path.mkdir(parents=True, exist_ok=True)
-    ours = [p for p in path.iterdir() if p.is_file() and
-            (p.name == CONFIG_NAME or p.name.startswith(_RUN_FILES))]
+    """Make ``path`` ready for a new run; ``overwrite`` deletes an earlier run's files --
+    exactly those (:func:`~paxos_edu.eventlog.is_run_file` and the config), never a
+    file of the user's that merely starts like one."""
+    run_directory(path)
+    ours = sorted(p.name for p in path.iterdir() if p.is_file() and
+                  (p.name == CONFIG_NAME or is_run_file(p.name)))
     if ours and not overwrite:
-        raise UsageError(f"{path} already holds a run ({ours[0].name}, ...); choose an empty "
+        listed = ", ".join(ours[:6]) + (f" and {len(ours) - 6} more" if len(ours) > 6 else "")
+        raise UsageError(f"{path} already holds a run ({listed}); choose an empty "
                          "directory or pass overwrite=True (--overwrite)")
-    for p in ours:
-        p.unlink()
+    for name in ours:
+        (path / name).unlink()
 
 
 __all__ = ["CONFIG_NAME", "Cluster", "ClusterTimeout", "ProcessFailed", "prestart"]

@@ -32,3 +32,11 @@ class DecodeError(PaxosEduError):
 
 class UsageError(PaxosEduError):
     """The library or a command was called wrongly (bad argument, unknown role, ...)."""
+
+
+class NetworkError(UsageError):
+    """A socket, port or multicast group cannot be used on this machine.
+
+    A :class:`UsageError` for callers that catch those, but a command exits with status 1
+    (a runtime failure) for it, 2 being for mistakes in its arguments or config.
+    """

@@ -35,8 +35,14 @@ last line, which :func:`paxos_edu.runlog.load_run` tolerates. The hot ``submit``
 ``deliver`` lines are formatted by hand, with the C string escaper of the :mod:`json`
 module for the value.
 
-Files are truncated when a log is opened: one process id writes one life per run
-directory.
+Nothing already written is ever truncated. A client started again with the same id and
+run directory *appends* to ``prop<id>`` and ``client<id>.jsonl``: its new life is a new
+session (a new ``start`` record with its ``session``), and submissions are identified by
+``(client, session, seq)``, so the run's record of what was proposed stays whole. Any other
+process started again keeps its earlier life under a numbered name (``learn2`` becomes
+``learn2.1``, ``learner2.jsonl`` becomes ``learner2.1.jsonl``, then ``.2`` ...): a
+restarted learner delivers the whole sequence again, from the first value, and its current
+files hold exactly the life it is living.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ from __future__ import annotations
 import enum
 import json
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -78,6 +85,53 @@ def _course_line(value: str) -> str:
     return value + "\n"
 
 
+_RUN_FILE = re.compile(r"(?:prop|learn)[0-9]+(?:\.[0-9]+)?|"
+                       r"(?:client|proposer|acceptor|learner)[0-9]+(?:\.[0-9]+)?\.(?:jsonl|stderr)")
+
+
+def is_run_file(name: str) -> bool:
+    """True for the exact names of the files processes write into a run directory
+    (``prop3``, ``learn1``, ``acceptor2.jsonl``, ``client1.stderr``, an earlier life's
+    ``learner2.1.jsonl`` / ``learn2.1``), and for nothing else: ``learning-notes.md`` or
+    ``proposal.pdf`` beside them are the user's own."""
+    return _RUN_FILE.fullmatch(name) is not None
+
+
+def _keep_earlier_life(path: Path) -> None:
+    """Rename a non-empty ``path`` to the first free ``<stem>.<n><suffix>`` (n = 1, 2, ...),
+    so that a process started again never truncates what its earlier life wrote."""
+    try:
+        if path.stat().st_size == 0:
+            return
+    except FileNotFoundError:
+        return
+    stem, suffix = (path.name[: -len(".jsonl")], ".jsonl") if path.suffix == ".jsonl" \
+        else (path.name, "")
+    n = 1
+    while (path.parent / f"{stem}.{n}{suffix}").exists():
+        n += 1
+    path.rename(path.parent / f"{stem}.{n}{suffix}")
+
+
+def run_directory(path: str | Path) -> Path:
+    """``path`` as a directory to write a run into, created (with its parents) if missing.
+
+    Raises:
+        UsageError: ``path`` (or a parent) is an existing file, or cannot be created --
+            one line naming the path, instead of an ``OSError`` traceback.
+    """
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise UsageError(f"{path}: exists and is not a directory; give a directory for "
+                         "the run's files") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot create the run directory: "
+                         f"{exc.strerror or exc}") from None
+    return path
+
+
 def _plain(obj: Any) -> Any:
     """``obj`` made JSON-friendly: enums (keys too) by name, sets sorted, numpy scalars
     as numbers, anything else unknown by its repr. For the rare records only."""
@@ -103,7 +157,7 @@ class _LineFile:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._file = open(path, "wb", buffering=0)  # closed by close()
+        self._file = open(path, "ab", buffering=0)  # closed by close(); never truncates
         self._lines: list[str] = []
 
     def add(self, line: str) -> None:
@@ -164,8 +218,7 @@ class EventLog:
             raise UsageError(f"unknown trace level {trace!r}; expected 'values' or 'messages'")
         if isinstance(id, bool) or not isinstance(id, int) or id < 0:
             raise UsageError(f"process id must be an integer >= 0, got {id!r}")
-        self.run_dir = Path(run_dir)
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.run_dir = run_directory(run_dir)
         self.role = role
         self.id = id
         self.trace = trace
@@ -181,12 +234,14 @@ class EventLog:
             '{"t":%.6f' + self._head + '"deliver","position":%d,"instance":%d,'
             '"client":%d,"session":%d,"seq":%d,"value":%s}\n'
         )
-        self._log = _LineFile(self.run_dir / f"{process_name(role, id)}.jsonl")
-        self._course: _LineFile | None = None
-        if role == "client":
-            self._course = _LineFile(self.run_dir / f"prop{id}")
-        elif role == "learner":
-            self._course = _LineFile(self.run_dir / f"learn{id}")
+        log_path = self.run_dir / f"{process_name(role, id)}.jsonl"
+        course = {"client": f"prop{id}", "learner": f"learn{id}"}.get(role)
+        if role != "client":  # a client appends: its new life is a new session
+            for earlier in (log_path, self.run_dir / course if course else None):
+                if earlier is not None:
+                    _keep_earlier_life(earlier)
+        self._log = _LineFile(log_path)
+        self._course = _LineFile(self.run_dir / course) if course else None
         if not self.tracing:
             self.message = self._no_message  # type: ignore[method-assign]
 

@@ -284,9 +284,10 @@ def _zygote_child(request: dict[str, Any], fds: list[int], parent: int, libc: An
         if os.getppid() != parent:  # the zygote died before prctl
             os._exit(1)
         signal.set_wakeup_fd(-1)
-        for sig in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        from .signals import catch_early
+
+        catch_early()  # a stop before the role's loop is ready is kept for it (signals.py)
         for resource in close:  # the zygote's selector and sockets
             resource.close()
         for target, f in enumerate(fds[:3]):

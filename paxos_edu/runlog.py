@@ -78,8 +78,12 @@ def _split_lines(data: bytes, *, skip_blank: bool) -> tuple[list[bytes], list[in
 
 
 def _read_course_file(path: Path) -> list[str]:
-    """Values of a ``prop``/``learn`` file, one per line."""
+    """Values of a ``prop``/``learn`` file, one per line. A blank line of a ``prop`` file
+    is no value (a client skips blank input lines); in a ``learn`` file an empty line
+    stays, as an empty value that some learner really printed."""
     lines, numbers, unterminated = _split_lines(path.read_bytes(), skip_blank=False)
+    if path.name.startswith("prop"):  # the client's own rule: empty or whitespace only
+        lines = [line for line in lines if line and not line.isspace()]
     if unterminated and path.name.startswith("learn"):
         warnings.warn(
             f"{path}:{numbers[-1]}: last line has no newline (learner killed mid-write?); ignored",

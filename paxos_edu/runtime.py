@@ -46,6 +46,7 @@ import random
 import selectors
 import signal
 import socket
+import stat
 import sys
 import threading
 import time
@@ -61,6 +62,7 @@ from .eventlog import EventLog
 from .messages import Group, Kind
 from .processes import LISTENS, check_role
 from .roles import Acceptor, Client, Learner, Proposer
+from .signals import STOP_SIGNALS, take_pending
 from .transport import Transport
 
 RECV_BATCH = 256
@@ -74,8 +76,13 @@ STDIN_PAUSE = 1 << 16
 IDLE_TICK = 0.001
 """Wait used when a role's deadline is still in the past right after its tick."""
 
+EXIT_OUTPUT_CLOSED = 128 + signal.SIGPIPE
+"""Exit status of a learner whose stdout reader went away (what a filter killed by SIGPIPE
+shows its shell)."""
+
 _WAKEUP = object()
 _STDIN = object()
+_STDOUT = object()
 
 
 # ---------------------------------------------------------------------- building a role
@@ -267,6 +274,7 @@ class Runtime:
         self._selector: Optional[selectors.BaseSelector] = None
         self._stopping = False
         self._stop_signal: Optional[int] = None
+        self._exit_status = 0
         self._wake_r: Optional[socket.socket] = None
         self._wake_w: Optional[socket.socket] = None
         self._old_handlers: dict[int, Any] = {}
@@ -301,7 +309,7 @@ class Runtime:
             self._loop()
         finally:
             self._finish()
-        return 0
+        return self._exit_status
 
     def request_stop(self) -> None:
         """Ask the loop to stop at its next turn (safe from a signal handler)."""
@@ -356,8 +364,11 @@ class Runtime:
             self._stop_signal = signum
             self._stopping = True  # set_wakeup_fd already woke the selector
 
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig in STOP_SIGNALS:
             self._old_handlers[sig] = signal.signal(sig, on_signal)
+        early = take_pending()  # a stop requested before these handlers existed
+        if early is not None:
+            on_signal(early, None)
 
     def _open(self) -> None:
         cfg = self.config
@@ -381,6 +392,8 @@ class Runtime:
                 self.role.close()  # no input at all: done at once
         if self.role_name == "learner" and self._stdout is None:
             self._stdout = sys.stdout.buffer if sys.stdout is not None else None
+        if self.role_name == "learner":
+            self._watch_output(sel)
         if self.log_dir is not None:
             self._check_log_dir()
             self.log = EventLog(self.log_dir, self.role_name, self.id, trace=self.trace)
@@ -462,6 +475,8 @@ class Runtime:
                     receive(data)
                 elif data is _STDIN:
                     self._read_stdin()
+                elif data is _STDOUT:
+                    self._output_closed()
                 else:
                     self._drain_wakeup()
             if self._stopping:
@@ -588,9 +603,34 @@ class Runtime:
                     out.write(data)
                     out.flush()
                 except (BrokenPipeError, ValueError):  # reader gone / stdout closed
-                    self._stdout = None
+                    self._output_closed()
         if self.log is not None:
             self.log.flush()
+
+    def _watch_output(self, sel: selectors.BaseSelector) -> None:
+        """Learn at once when the reader of a learner's piped stdout goes away (``learner.sh
+        1 c | head -1``), not only at the next value printed, which may never come: the
+        write end of a pipe whose read end closed reports an error to epoll."""
+        fd = _fileno(self._stdout)
+        try:
+            if fd is None or not stat.S_ISFIFO(os.fstat(fd).st_mode):
+                return  # a file or a terminal: nobody can go away
+            sel.register(fd, selectors.EVENT_READ, _STDOUT)
+        except (OSError, ValueError, KeyError):
+            pass  # not selectable here: the next write finds out instead
+
+    def _output_closed(self) -> None:
+        """stdout's reader is gone: stop at once, quietly, as a Unix filter does."""
+        if self._selector is not None:
+            fd = _fileno(self._stdout)
+            if fd is not None:
+                try:
+                    self._selector.unregister(fd)
+                except (KeyError, ValueError):
+                    pass
+        self._stdout = None
+        self._exit_status = EXIT_OUTPUT_CLOSED
+        self._stopping = True
 
     def _complain(self, text: str) -> None:
         err = self._stderr if self._stderr is not None else sys.stderr

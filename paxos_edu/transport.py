@@ -43,9 +43,11 @@ a proposer that sends ``CatchUp`` answers to the learners group hears them too.
 
 Errors
 ------
-Anything that makes a group unusable (not a multicast address, bad interface, port in
-use without ``SO_REUSEADDR``, permission) raises :class:`~paxos_edu.errors.UsageError`
-naming the group, port, interface and the OS error. Once open, :meth:`Transport.send`
+A bad argument (an address that is not multicast, a negative TTL) raises
+:class:`~paxos_edu.errors.UsageError`; a group this machine cannot use (bad interface, port
+in use without ``SO_REUSEADDR``, permission) raises its subclass
+:class:`~paxos_edu.errors.NetworkError` naming the group, port, interface and the OS
+error. Once open, :meth:`Transport.send`
 does not raise for a full buffer or a transient network error: it returns ``False`` and
 counts it, because to Paxos a datagram lost in the sender is like one lost on the wire.
 
@@ -73,7 +75,7 @@ from dataclasses import dataclass, fields
 from typing import Optional
 
 from .codec import MAX_DATAGRAM
-from .errors import UsageError
+from .errors import NetworkError, UsageError
 from .messages import Group
 
 __all__ = [
@@ -234,13 +236,13 @@ class Transport:
 
     def _fail(
         self, what: str, group: Group | None, address: tuple[str, int] | None, exc: OSError
-    ) -> UsageError:
+    ) -> NetworkError:
         if group is not None and address is not None:
             where = f" for {group.role} group {address[0]} port {address[1]}"
         else:
             where = ""
         hint = _HINTS.get(exc.errno or 0)
-        return UsageError(
+        return NetworkError(
             f"cannot {what}{where} on interface {self.interface}: "
             f"[Errno {exc.errno}] {exc.strerror or exc}" + (f" ({hint})" if hint else "")
         )

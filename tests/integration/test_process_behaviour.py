@@ -123,6 +123,6 @@ def test_log_dir_never_overwrites_the_clients_own_input(course):
     run.write_values(1, values_for(1, 3))
     run.env["PAXOS_LOG_DIR"] = str(run.dir)  # the course files' own directory
     run.start("client", 1, ready=False)
-    assert run.wait_exit("client", 1, 15) == 1
+    assert run.wait_exit("client", 1, 15) == 2  # a usage error
     assert "would overwrite prop1" in run.stderr("client", 1)
     assert run.proposed(1) == values_for(1, 3)
