@@ -32,6 +32,7 @@ from typing import Any, Callable, Optional, Sequence
 from . import signals
 from .config import MODES, SETTINGS
 from .errors import ConfigError, NetworkError, UsageError
+from .processes import ROLES
 
 
 @dataclass(frozen=True)
@@ -250,7 +251,7 @@ def main(argv: Optional[Sequence[str]] = None, prog: Optional[str] = None) -> in
     parser = build_parser(prog, only)
     args = parser.parse_args(argv)
     where = f"{parser.prog} {args.command}"
-    if args.command not in ROLE_COMMANDS:
+    if args.command not in ROLES:
         signals.release()  # only a role's runtime takes over an early stop request
     try:
         status = int(_resolve(args._run)(args) or 0)
