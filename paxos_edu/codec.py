@@ -1,10 +1,14 @@
-"""Wire format of paxos_edu: compact binary datagrams with a versioned header.
+"""Wire format of paxos_edu (version 2): compact binary datagrams that name their sender.
 
-Every datagram is ``header | body [| tag]``:
+Every datagram is ``header | body | checksum [| tag]``:
 
-* header (4 bytes, network order): magic ``b"PX"``, format version, :class:`Kind`;
+* header (23 bytes, network order): magic ``b"PX"``, format version (2), :class:`Kind`,
+  then the sender -- role code (``client`` 0, ``proposer`` 1, ``acceptor`` 2, ``learner``
+  3, 255 for a tool), id (2 bytes), incarnation (8 bytes, drawn at process start, see
+  :mod:`paxos_edu.identity`) -- and the sender's sequence number of this datagram (8 bytes);
 * body: fixed fields packed with precompiled :mod:`struct` formats, then variable parts;
-* tag (only with a ``secret``): HMAC-SHA256 of header and body, 32 bytes.
+* checksum: CRC-32C (Castagnoli) of header and body, 4 bytes;
+* tag (only with a ``secret``): HMAC-SHA256 of everything before it, 32 bytes.
 
 A :data:`Batch` (the value of an instance) is encoded column by column -- all client
 ids, then all sessions, then all sequence numbers, then the values as one UTF-8 text
@@ -13,6 +17,23 @@ calls whatever the batch size, which is what makes batching pay off in Python.
 
 The decoder is strict: anything malformed, truncated, oversized, unknown or badly
 authenticated raises :class:`DecodeError` and nothing else (the fuzz tests prove it).
+
+What the checksum is for
+------------------------
+Without a ``secret`` anyone on the group is believed, so damage must never look like a
+message: a flipped bit in a round number once made a leader "recover" 4.6e18 instances.
+The checksum catches *accidents*: bit flips, truncation, bytes appended, a neighbour's
+half-working implementation, the hostile module's random mutations -- reason
+``checksum``. It is no defence against a *deliberate* forger, who simply computes it;
+only a ``secret`` (HMAC) is.
+
+Why CRC-32C: of the 32-bit checks it has the best error-detection for datagram sizes
+(Hamming distance 6 up to 5 kbit, 4 up to 2 Gbit, against 4 up to 91 kbit for the
+zlib/Ethernet CRC-32) and detects every burst up to 32 bits; a random mutation passes any
+32-bit CRC with probability 2**-32. The ``crc32c`` package computes it with the CPU's
+CRC instruction (SSE 4.2 / ARMv8): 0.13 us for 200 bytes, 2.6 us for 60 000, where
+``zlib.crc32`` takes 0.18 and 17 us -- on a datagram the cost is the Python call.
+A cryptographic hash would cost more and protect no better without a key.
 """
 
 from __future__ import annotations
@@ -21,7 +42,9 @@ import hashlib
 import hmac
 import struct
 from itertools import repeat
-from typing import Callable
+from typing import Callable, Optional
+
+from crc32c import crc32c
 
 from .errors import DecodeError, UsageError
 from .messages import (
@@ -32,7 +55,11 @@ from .messages import (
     Batch,
     CatchUp,
     Decision,
+    ANONYMOUS_ROLE,
+    SENDER_ROLES,
+    Header,
     Heartbeat,
+    Hello,
     Kind,
     Message,
     Nack,
@@ -45,10 +72,11 @@ from .messages import (
 )
 
 MAGIC = b"PX"
-VERSION = 1
+VERSION = 2
 MAX_DATAGRAM = 65_000
 """Largest datagram we send or accept (an IPv4 UDP payload is at most 65 507 bytes)."""
 TAG_SIZE = 32
+CHECKSUM_SIZE = 4
 MAX_VALUE_BYTES = 16_384
 """Largest value (UTF-8 bytes) a client may submit."""
 ITEM_OVERHEAD = 11
@@ -57,7 +85,11 @@ newline (1)."""
 MAX_BATCH_BYTES = 60_000
 """Budget for one encoded batch, so that any message carrying it fits one datagram."""
 
-_HEADER = struct.Struct("!2sBB")
+_HEADER = struct.Struct("!2sBBBHQQ")
+HEADER_SIZE = _HEADER.size
+"""Bytes of the header: magic, version, kind, sender role, id, incarnation, sequence."""
+_CRC = struct.Struct("!I")
+_MIN_SIZE = HEADER_SIZE + CHECKSUM_SIZE
 _BATCH_HEAD = struct.Struct("!II")
 _ACK = struct.Struct("!HII")
 _P1A = struct.Struct("!QQB")
@@ -69,6 +101,10 @@ _P2B = struct.Struct("!HQQ")
 _DECISION = struct.Struct("!Q")
 _CATCHUP = struct.Struct("!HQ")
 _HEARTBEAT = struct.Struct("!HQQ")
+_HELLO = struct.Struct("!Q")
+_ROLE_CODES = frozenset(range(len(SENDER_ROLES))) | {ANONYMOUS_ROLE}
+_MAX_ID = 0xFFFF
+_MAX_U64 = (1 << 64) - 1
 
 _MAX_ITEMS = MAX_DATAGRAM // ITEM_OVERHEAD
 _MAX_ACK_SEQS = MAX_DATAGRAM // 4
@@ -134,6 +170,8 @@ def _body(msg: Message) -> bytes:
             return _CATCHUP.pack(requester, instance)
         case Heartbeat(proposer, rnd, decided):
             return _HEARTBEAT.pack(proposer, rnd, decided)
+        case Hello(echo):
+            return _HELLO.pack(echo)
     raise UsageError(f"not a paxos_edu message: {msg!r}")
 
 
@@ -304,6 +342,11 @@ def _d_heartbeat(data: bytes, off: int) -> tuple[Message, int]:
     return Heartbeat(proposer, rnd, decided), off + _HEARTBEAT.size
 
 
+def _d_hello(data: bytes, off: int) -> tuple[Message, int]:
+    (echo,) = _HELLO.unpack_from(data, off)
+    return Hello(echo), off + _HELLO.size
+
+
 _DECODERS: dict[int, Callable[[bytes, int], tuple[Message, int]]] = {
     Kind.SUBMIT: _d_submit,
     Kind.ACK: _d_ack,
@@ -315,42 +358,56 @@ _DECODERS: dict[int, Callable[[bytes, int], tuple[Message, int]]] = {
     Kind.DECISION: _d_decision,
     Kind.CATCHUP: _d_catchup,
     Kind.HEARTBEAT: _d_heartbeat,
+    Kind.HELLO: _d_hello,
 }
 
 
 class Codec:
-    """Encoder/decoder for one cluster; with a ``secret`` every datagram is authenticated.
+    """Encoder/decoder of one process; with a ``secret`` every datagram is authenticated.
 
     Args:
         secret: shared text of the cluster (config ``secret``). Datagrams then carry an
             HMAC-SHA256 tag under a key derived from it; a missing or wrong tag is a
             :class:`DecodeError`, so clusters with different secrets ignore each other.
+        sender: ``(role code, id, incarnation)`` written into the header of every datagram
+            this codec encodes (default: anonymous, ``(255, 0, 0)``).
     """
 
-    __slots__ = ("_key",)
+    __slots__ = ("_key", "sender")
 
-    def __init__(self, secret: str | bytes | None = None) -> None:
+    def __init__(self, secret: str | bytes | None = None,
+                 sender: tuple[int, int, int] = (ANONYMOUS_ROLE, 0, 0)) -> None:
         if secret is None or secret == "" or secret == b"":
             self._key = None
         else:
             raw = secret.encode() if isinstance(secret, str) else secret
             # A derived key rather than the text itself, so a key is never typed by hand.
             self._key = hashlib.sha256(b"paxos_edu/v1/hmac-key\x00" + raw).digest()
+        role, id, incarnation = sender
+        if role not in _ROLE_CODES or not 0 <= id <= _MAX_ID or not 0 <= incarnation <= _MAX_U64:
+            raise UsageError(f"sender {sender!r} is not (role code, id 0..65535, incarnation)")
+        self.sender = (role, id, incarnation)
 
     @property
     def authenticated(self) -> bool:
         """True when datagrams carry and require an HMAC tag."""
         return self._key is not None
 
-    def encode(self, msg: Message) -> bytes:
-        """Bytes of ``msg``; raises :class:`UsageError` if it is not a valid message
-        (a field out of range, a value with a newline or a lone surrogate, an empty
-        Submit) or cannot fit one datagram."""
+    def encode(self, msg: Message, seq: int = 0,
+               sender: Optional[tuple[int, int, int]] = None) -> bytes:
+        """Bytes of ``msg`` as datagram number ``seq`` of this codec's sender (or of
+        ``sender``, to re-encode a datagram heard from another process).
+
+        Raises :class:`UsageError` if it is not a valid message (a field out of range, a
+        value with a newline or a lone surrogate, an empty Submit) or cannot fit one
+        datagram."""
         _check_encodable(msg)
+        role, id, incarnation = self.sender if sender is None else sender
         try:
-            data = _HEADER.pack(MAGIC, VERSION, msg.kind) + _body(msg)
+            data = _HEADER.pack(MAGIC, VERSION, msg.kind, role, id, incarnation, seq) + _body(msg)
         except (struct.error, UnicodeEncodeError) as exc:
             raise UsageError(f"cannot encode {type(msg).__name__}: {exc}") from None
+        data += _CRC.pack(crc32c(data))
         if self._key is not None:
             data += hmac.digest(self._key, data, "sha256")
         if len(data) > MAX_DATAGRAM:
@@ -359,37 +416,72 @@ class Codec:
 
     def decode(self, data: bytes) -> Message:
         """The message in ``data``; raises :class:`DecodeError` (and only that) if invalid."""
+        return self.unpack(data)[1]
+
+    def unpack(self, data: bytes) -> tuple[Header, Message]:
+        """The sender's :class:`Header` and the message in ``data``; raises
+        :class:`DecodeError` (and only that) if invalid.
+
+        Checked in this order, each failure with its ``reason``: size (``oversized``),
+        tag (``auth``, with a secret), magic (``foreign``), version (``version``), length
+        (``truncated``), checksum (``checksum``), sender role (``sender``), kind and body.
+        """
         if type(data) is not bytes:
             data = bytes(data)
         if len(data) > MAX_DATAGRAM:
             raise DecodeError(f"datagram of {len(data)} bytes is oversized", "oversized")
         if self._key is not None:
-            if len(data) < _HEADER.size + TAG_SIZE:
+            if len(data) < _MIN_SIZE + TAG_SIZE:
                 raise DecodeError("datagram too short to carry an authentication tag", "auth")
             data, tag = data[:-TAG_SIZE], data[-TAG_SIZE:]
             if not hmac.compare_digest(hmac.digest(self._key, data, "sha256"), tag):
                 raise DecodeError("authentication tag missing or wrong", "auth")
-        if len(data) < _HEADER.size:
-            raise DecodeError(f"datagram of {len(data)} bytes is shorter than a header",
-                              "truncated")
-        magic, version, kind = _HEADER.unpack_from(data, 0)
-        if magic != MAGIC:
-            raise DecodeError(f"not a paxos_edu datagram (magic {magic!r})", "foreign")
-        if version != VERSION:
+        if data[:2] != MAGIC:
+            if len(data) < 2:
+                raise DecodeError(f"datagram of {len(data)} bytes is shorter than a header",
+                                  "truncated")
+            raise DecodeError(f"not a paxos_edu datagram (magic {data[:2]!r})", "foreign")
+        if len(data) < 3 or data[2] != VERSION:
+            version = data[2] if len(data) > 2 else None
             raise DecodeError(f"wire format version {version} is not {VERSION}", "version")
+        if len(data) < _MIN_SIZE:
+            raise DecodeError(f"datagram of {len(data)} bytes is shorter than header and "
+                              "checksum", "truncated")
+        end = len(data) - CHECKSUM_SIZE
+        if crc32c(data[:end]) != _CRC.unpack_from(data, end)[0]:
+            raise DecodeError("checksum mismatch: datagram damaged, cut or extended",
+                              "checksum")
+        _, _, kind, role, id, incarnation, seq = _HEADER.unpack_from(data, 0)
+        if role not in _ROLE_CODES:
+            raise DecodeError(f"sender role code {role} is unknown", "sender")
         decoder = _DECODERS.get(kind)
         if decoder is None:
             raise DecodeError(f"unknown message kind {kind}", "unknown-kind")
         try:
-            msg, end = decoder(data, _HEADER.size)
+            # The body ends at ``end``; a decoder that read into the checksum overran it.
+            msg, stop = decoder(data, HEADER_SIZE)
         except struct.error as exc:
             raise DecodeError(f"{Kind(kind).name} truncated: {exc}", "truncated") from None
-        if end != len(data):
-            raise DecodeError(f"{Kind(kind).name} has {len(data) - end} trailing bytes",
+        if stop != end:
+            if stop > end:
+                raise DecodeError(f"{Kind(kind).name} truncated by {stop - end} bytes",
+                                  "truncated")
+            raise DecodeError(f"{Kind(kind).name} has {end - stop} trailing bytes",
                               "trailing-bytes")
-        return msg
+        return _tuple_new(Header, (role, id, incarnation, seq)), msg
+
+
+def peek_header(data: bytes) -> Optional[Header]:
+    """The header of ``data`` *unchecked* (no checksum, no tag), or None if ``data`` is
+    not a version-2 datagram at least a header long. For traces of datagrams dropped
+    before decoding (injected loss), never for protocol decisions."""
+    if len(data) < _MIN_SIZE or data[:2] != MAGIC or data[2] != VERSION:
+        return None
+    _, _, _, role, id, incarnation, seq = _HEADER.unpack_from(data, 0)
+    return _tuple_new(Header, (role, id, incarnation, seq))
 
 
 _PLAIN = Codec()
 encode = _PLAIN.encode
 decode = _PLAIN.decode
+unpack = _PLAIN.unpack

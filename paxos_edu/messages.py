@@ -12,6 +12,7 @@ Who sends what to which multicast group (one group per role, from the config fil
     proposer --Decision----> learners       a decided instance, resent for catch-up
     learner  --CatchUp-----> learners       "send me decisions from instance i on"
     proposer --Heartbeat---> learners       leader alive; how far decisions go
+    any      --Hello-------> its own group  "I am here" (runtime only: identity conflicts)
 
 Proposers join the learners group as well: watching 2B there is how they learn which
 instances are decided, and catch-up requests and heartbeats reach them on it.
@@ -19,6 +20,11 @@ instances are decided, and catch-up requests and heartbeats reach them on it.
 The value of one Paxos instance is a :data:`Batch`: a tuple of :class:`Submission`
 (possibly empty: the no-op that fills an instance a crashed proposer left open).
 Messages carry no behaviour; :mod:`paxos_edu.codec` turns them into bytes and back.
+
+Every datagram also names its sender in its header -- a :class:`Header`: role, id,
+*incarnation* (drawn at process start, see :mod:`paxos_edu.identity`) and a per-sender
+sequence number -- which the runtime uses for identity conflicts and exact traces; the
+roles never see it.
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ class Kind(enum.IntEnum):
     DECISION = 8
     CATCHUP = 9
     HEARTBEAT = 10
+    HELLO = 11
 
 
 END = (1 << 63) - 1
@@ -207,12 +214,56 @@ class Heartbeat:
     kind = Kind.HEARTBEAT
 
 
-Message = Union[Submit, Ack, Phase1A, Phase1B, Nack, Phase2A, Phase2B, Decision, CatchUp, Heartbeat]
+@dataclass(frozen=True, slots=True)
+class Hello:
+    """Any process -> the group of its own role: "I am here" (periodic, from the runtime).
+
+    Two live processes with one role and id hear each other's hellos. ``echo`` is the
+    incarnation of the twin this hello answers (0: none); a hello that echoes your own
+    incarnation proves the twin is alive *now* -- a replayed old datagram cannot.
+    Handled by the runtime (:mod:`paxos_edu.identity`), never by a role."""
+
+    echo: int
+    kind = Kind.HELLO
+
+
+Message = Union[
+    Submit, Ack, Phase1A, Phase1B, Nack, Phase2A, Phase2B, Decision, CatchUp, Heartbeat, Hello
+]
 
 MESSAGE_CLASSES: dict[Kind, type] = {
     cls.kind: cls
-    for cls in (Submit, Ack, Phase1A, Phase1B, Nack, Phase2A, Phase2B, Decision, CatchUp, Heartbeat)
+    for cls in (Submit, Ack, Phase1A, Phase1B, Nack, Phase2A, Phase2B, Decision, CatchUp,
+                Heartbeat, Hello)
 }
+
+SENDER_ROLES = ("client", "proposer", "acceptor", "learner")
+"""Role names by their code in a datagram header (the order is part of the wire format)."""
+ANONYMOUS_ROLE = 255
+"""Header role code of a sender that is no role process (a test, a tool)."""
+
+
+class Header(NamedTuple):
+    """Who sent a datagram: role code (index in :data:`SENDER_ROLES`, or
+    :data:`ANONYMOUS_ROLE`), id, incarnation (0: anonymous) and the sender's sequence number
+    of this datagram (counts every datagram it sent, from 1)."""
+
+    role: int
+    id: int
+    incarnation: int
+    seq: int
+
+    @property
+    def name(self) -> str:
+        """Process name of the sender, e.g. ``"acceptor2"`` (``"anonymous"`` for a tool)."""
+        return sender_name(self.role, self.id)
+
+
+def sender_name(role: int, id: int) -> str:
+    """``"acceptor2"`` for role code 2, id 2; ``"anonymous"`` for a non-role sender."""
+    if 0 <= role < len(SENDER_ROLES):
+        return f"{SENDER_ROLES[role]}{id}"
+    return "anonymous"
 
 
 def instance_of(msg: Message) -> int | None:

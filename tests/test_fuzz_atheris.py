@@ -11,9 +11,10 @@ process and exits on the first failure)::
 
     python tests/test_fuzz_atheris.py -runs=1000000 corpus_dir    # a long run, on demand
 
-The first byte of each input picks the codec: bit 0 the secret one; with bit 1 also set
-the harness signs the rest with the right HMAC tag first, so the fuzzer gets past
-authentication and explores the decoders behind it too.
+The first byte of each input picks the codec: bit 0 the secret one; with bit 2 set the
+harness appends the right CRC-32C to the rest, and with bits 0 and 1 set it signs it with
+the right HMAC tag, so the fuzzer gets past the checksum and authentication and explores
+the decoders behind them too.
 
 Skipped when atheris is not installed (``pip install atheris``; wheels for Linux x86-64).
 """
@@ -37,8 +38,8 @@ SELFTEST = "PAXOS_FUZZ_SELFTEST"
 # ---------------------------------------------------------------------- the fuzz target
 
 
-def _target(codec_plain, codec_signed, decode_error, tag):  # pragma: no cover -- subprocess
-    """The function libFuzzer calls with each input."""
+def _target(codec_plain, codec_signed, decode_error, tag, seal):  # pragma: no cover
+    """The function libFuzzer calls with each input (in the subprocess)."""
     selftest = bool(os.environ.get(SELFTEST))
 
     def one_input(data: bytes) -> None:
@@ -46,13 +47,16 @@ def _target(codec_plain, codec_signed, decode_error, tag):  # pragma: no cover -
             return
         flag, body = data[0], data[1:]
         codec = codec_signed if flag & 1 else codec_plain
+        if flag & 4:
+            body = seal(body)
         if flag & 3 == 3:
             body += tag(body)
         try:
-            msg = codec.decode(body)
+            header, msg = codec.unpack(body)
         except decode_error:
             return
-        assert codec.encode(msg) == body, f"{msg!r} re-encodes differently"
+        again = codec.encode(msg, header.seq, header[:3])
+        assert again == body, f"{msg!r} re-encodes differently"
         if selftest and msg.kind == 10:
             raise RuntimeError("self-test: a decoded Heartbeat")
 
@@ -60,7 +64,8 @@ def _target(codec_plain, codec_signed, decode_error, tag):  # pragma: no cover -
 
 
 def _seed_corpus(directory: Path) -> None:
-    """One valid datagram of every kind, plain (flag 0) and to be signed (flag 3)."""
+    """One valid datagram of every kind, plain (flag 0) and to be signed (flag 3); and
+    without its checksum, to be sealed (flags 4 and 7)."""
     from paxos_edu.codec import encode
     from paxos_edu.messages import (
         END,
@@ -69,6 +74,7 @@ def _seed_corpus(directory: Path) -> None:
         CatchUp,
         Decision,
         Heartbeat,
+        Hello,
         Nack,
         Phase1A,
         Phase1B,
@@ -83,19 +89,23 @@ def _seed_corpus(directory: Path) -> None:
         Submit(sub), Ack(1, 7, (1, 2, 3)), Phase1A(65538, 0, True),
         Phase1B(3, 65538, 0, END, (Accepted(0, 65537, sub), Accepted(1, 65537, ()))),
         Nack(1, 65538, 4, 131075), Phase2A(65538, 5, sub), Phase2B(2, 65538, 5, sub),
-        Decision(9, sub), CatchUp(4, 12), Heartbeat(2, 65538, 100),
+        Decision(9, sub), CatchUp(4, 12), Heartbeat(2, 65538, 100), Hello(12345),
     ]
     directory.mkdir(parents=True, exist_ok=True)
     for i, msg in enumerate(messages):
         data = encode(msg)
         (directory / f"plain{i}").write_bytes(b"\x00" + data)
         (directory / f"signed{i}").write_bytes(b"\x03" + data)
+        (directory / f"sealed{i}").write_bytes(b"\x04" + data[:-4])
+        (directory / f"sealed-signed{i}").write_bytes(b"\x07" + data[:-4])
 
 
 def main() -> None:  # pragma: no cover -- runs in the subprocess
     import hmac
+    import struct
 
     import atheris
+    from crc32c import crc32c
 
     with atheris.instrument_imports():
         from paxos_edu.codec import Codec
@@ -107,7 +117,10 @@ def main() -> None:  # pragma: no cover -- runs in the subprocess
     def tag(body: bytes) -> bytes:
         return hmac.digest(key, body, "sha256")
 
-    atheris.Setup(sys.argv, _target(Codec(), signed, DecodeError, tag))
+    def seal(body: bytes) -> bytes:
+        return body + struct.pack("!I", crc32c(body))
+
+    atheris.Setup(sys.argv, _target(Codec(), signed, DecodeError, tag, seal))
     atheris.Fuzz()
 
 
