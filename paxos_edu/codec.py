@@ -48,15 +48,15 @@ from crc32c import crc32c
 
 from .errors import DecodeError, UsageError
 from .messages import (
+    ANONYMOUS_ROLE,
     END,
     MESSAGE_CLASSES,
+    SENDER_ROLES,
     Accepted,
     Ack,
     Batch,
     CatchUp,
     Decision,
-    ANONYMOUS_ROLE,
-    SENDER_ROLES,
     Header,
     Heartbeat,
     Hello,

@@ -15,10 +15,12 @@ crash whatever arrives; this module makes that testable on one machine:
   captured datagrams (bit flips, truncation, extension, header corruption, overwritten
   fields) and exact replays.
 
-Without a ``secret`` a well-formed or mutated datagram decodes -- as a *forged* message
-that can break safety (a made-up 2B makes learners learn a value nobody proposed) -- so
-the guarantee there is only that no process dies or hangs. With a secret, only exact
-replays pass authentication, and duplicates are normal Paxos traffic: every check passes.
+Without a ``secret`` a mutated copy fails the checksum and random bytes fail the magic or
+the checksum; exact replays are duplicates, normal Paxos traffic: under mutated copies,
+replays and random bytes every guarantee holds. A *forged* datagram -- well-formed, with a
+correct checksum -- decodes and can break safety (a made-up 2B makes learners learn a
+value nobody proposed), so with forgeries the guarantee is only that no process dies or
+hangs. With a secret, only exact replays pass authentication: every check passes.
 
 Network rules
 -------------
@@ -44,7 +46,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
-from .codec import MAGIC, MAX_DATAGRAM, VERSION, Codec
+from crc32c import crc32c
+
+from .codec import HEADER_SIZE, MAGIC, MAX_DATAGRAM, VERSION, Codec
 from .errors import UsageError
 from .messages import (
     END,
@@ -122,11 +126,15 @@ def random_datagram(rng: random.Random, max_size: int = MAX_DATAGRAM) -> bytes:
 
 
 def forged_datagram(rng: random.Random, max_size: int = MAX_DATAGRAM) -> bytes:
-    """A valid header (magic, version, a real or unknown kind) and a random body: reaches
-    the per-kind decoders instead of stopping at the magic."""
+    """A valid header (magic, version, a real or unknown kind, a made-up sender), a random
+    body and a *correct* checksum -- a neighbour's broken implementation: reaches the
+    per-kind decoders instead of stopping at the magic or the checksum."""
     kind = rng.choice([*map(int, Kind), 0, 255]) if rng.random() < 0.95 else rng.randrange(256)
-    body = rng.randbytes(random_length(rng, max(0, max_size - 4)))
-    return struct.pack("!2sBB", MAGIC, VERSION, kind) + body
+    role = rng.choice((0, 1, 2, 3, 255)) if rng.random() < 0.95 else rng.randrange(256)
+    header = struct.pack("!2sBBBHQQ", MAGIC, VERSION, kind, role, rng.randrange(1 << 16),
+                         rng.getrandbits(64), rng.getrandbits(64))
+    body = rng.randbytes(random_length(rng, max(0, max_size - HEADER_SIZE - 4)))
+    return header + body + struct.pack("!I", crc32c(header + body))
 
 
 def _number(rng: random.Random) -> int:

@@ -59,6 +59,7 @@ from .config import SETTINGS, Config
 from .effects import Deliver, Effect, Note, Send
 from .errors import DecodeError, UsageError
 from .eventlog import EventLog
+from .identity import new_incarnation, role_code
 from .messages import Group, Kind
 from .processes import LISTENS, check_role
 from .roles import Acceptor, Client, Learner, Proposer
@@ -267,7 +268,10 @@ class Runtime:
         self.session = new_session() if role == "client" else None
         self._loss = config.loss
         self._loss_rng = role_rng(config.seed, role, id, "loss")
-        self.codec = Codec(config.secret)
+        # Who we are on the wire: every datagram names role, id, incarnation and its number.
+        self.incarnation = new_incarnation()
+        self.codec = Codec(config.secret, sender=(role_code(role), id, self.incarnation))
+        self._seq = 0  # sequence number of the last datagram sent
         self.role: Any = None
         self.transport: Optional[Transport] = None
         self.log: Optional[EventLog] = None
@@ -403,6 +407,7 @@ class Runtime:
                 "groups": [g.role for g in LISTENS[self.role_name]],
                 "bugs": sorted(b.value for b in self.bugs),
                 "rcvbuf": self.transport.rcvbuf_obtained,
+                "incarnation": self.incarnation,
             }
             if self.session is not None:
                 fields["session"] = self.session
@@ -568,11 +573,13 @@ class Runtime:
                 delivered += 1
             elif cls is Send:
                 msg = effect.message
+                seq = self._seq + 1
                 try:
-                    data = self.codec.encode(msg)
+                    data = self.codec.encode(msg, seq)
                 except UsageError as exc:  # a role built a message too big: a bug, counted
                     self._encode_failed(exc)
                     continue
+                self._seq = seq
                 if not self.transport.send(effect.group, data):  # type: ignore[union-attr]
                     self._send_failed += 1
                 self._sent[data[3]] += 1

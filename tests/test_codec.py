@@ -5,7 +5,6 @@ from __future__ import annotations
 import struct
 
 import crc32c
-
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
