@@ -138,9 +138,9 @@ def proposer_table(sim: Simulation) -> pd.DataFrame:
         base = {"proposer": proc.id, "alive": proc.alive, "status": p.status.value,
                 "c_rnd": format_round(p.c_rnd), "c_rnd_raw": p.c_rnd, "pending": len(p.pending)}
         own = []
-        if p.prepare is not None:
-            own.append({"instance": p.prepare.first, "phase": 1, "c_val": "",
-                        "promises": len(p.prepare.covered)})
+        if p.scout is not None:
+            own.append({"instance": p.scout.first, "phase": 1, "c_val": "",
+                        "promises": len(p.scout.covered)})
         for i in sorted(p.slots):
             slot = p.slots[i]
             own.append({"instance": i, "phase": slot.phase, "c_val": short_value(slot.value),

@@ -7,17 +7,19 @@ keeps it *pending* until it sees it decided. At any time one proposer should *le
 
 1. **Take over** (phase 1, "prepare"). A follower that has not heard from a leader for a
    while picks a round above any it has seen -- rounds are unique per proposer -- and
-   sends ``Phase1A``. In ``multi`` mode one prepare covers every instance from the first
-   one it does not know decided; in ``classic`` mode each instance gets its own prepare.
+   sends ``Phase1A``. In ``multi`` mode a :class:`~paxos_edu.roles.scout.Scout` sends one
+   prepare covering every instance from the first one not known decided; in ``classic``
+   mode each instance's commander prepares its own instance.
 2. **Promises** (phase 1b). With promises from a quorum the proposer must re-propose, in
    each instance, the value accepted in the highest round any promise reported (Paxos
    Made Simple, P2c); instances with no reported value inside the range it learned about
    get a *no-op*, so a hole left by a crashed proposer never blocks later instances.
 3. **Lead** (phase 2, "accept"). Pending submissions are cut into batches (``batch``
-   values at most) and proposed in fresh instances, at most ``window`` instances in flight.
-   Acceptors send their 2B votes to the learners group; the proposer listens there too,
-   so it sees each instance decided, acknowledges its submissions to the clients and
-   frees the window.
+   values at most) and proposed in fresh instances, at most ``window`` instances in flight,
+   each driven by a :class:`~paxos_edu.roles.commander.Commander` (the split into a scout
+   and commanders follows "Paxos Made Moderately Complex"). Acceptors send their 2B votes
+   to the learners group; the proposer listens there too, so it sees each instance
+   decided, acknowledges its submissions to the clients and frees the window.
 4. **Lose** (Nack, or a heartbeat of a higher round). Another proposer got a higher
    promise: step down, put own undecided values back to pending and wait -- a random
    time that grows with every lost contest -- before trying again. Duels end because the
@@ -27,21 +29,20 @@ One ``timeout`` drives every retry: an instance not decided in time is proposed 
 (same round, same value) and a prepare is resent. A leader sends a heartbeat every half
 timeout; followers take over after two to three timeouts of silence when they have
 something to do, and send a round-0 heartbeat of their own every timeout. Proposers also answer
-catch-up requests from their ledger of decided instances.
+catch-up requests from their ledger of decided instances. :meth:`Proposer.timers` names
+the timers armed in each status; ``tick`` and ``deadline`` both read them from there.
 """
 
 from __future__ import annotations
 
 import enum
 import random
-from dataclasses import dataclass, field
 from typing import Optional
 
 from ..bugs import Bug
 from ..codec import ITEM_OVERHEAD, MAX_BATCH_BYTES
 from ..effects import Effect, Note, Send
 from ..messages import (
-    END,
     NOOP,
     Accepted,
     Ack,
@@ -52,9 +53,7 @@ from ..messages import (
     Heartbeat,
     Message,
     Nack,
-    Phase1A,
     Phase1B,
-    Phase2A,
     Phase2B,
     Submission,
     Submit,
@@ -70,8 +69,10 @@ from ..rounds import (
     round_owner,
 )
 from ..seen import SeenSet
+from .commander import Commander
 from .jitter import jittered
 from .ledger import CATCHUP_PAGE, CatchUpRequester, Ledger
+from .scout import Scout
 
 Key = tuple[int, int, int]
 
@@ -82,27 +83,6 @@ class Status(enum.Enum):
     LEADING = "leading"
 
 
-@dataclass(slots=True)
-class Slot:
-    """One instance this proposer is driving."""
-
-    instance: int
-    value: Batch  # the value proposed (own batch, or one recovered from promises)
-    phase: int  # 1: waiting for promises (classic mode); 2: waiting for the decision
-    due: float  # when to retry if still undecided
-    promises: dict[int, Optional[Accepted]] = field(default_factory=dict)  # classic phase 1
-
-
-@dataclass(slots=True)
-class Prepare:
-    """A multi-Paxos phase 1 in progress: promises for every instance >= ``first``."""
-
-    first: int
-    due: float
-    covered: dict[int, int] = field(default_factory=dict)  # acceptor -> report complete below
-    votes: dict[int, Accepted] = field(default_factory=dict)  # instance -> highest vote reported
-
-
 class Proposer:
     """One proposer.
 
@@ -111,7 +91,8 @@ class Proposer:
         c_rnd = 0           current round (0: none yet)
         highest_seen = 0    highest round seen anywhere (promises, nacks, heartbeats)
         next_instance = 0   first instance not yet used for a new proposal
-        slots = {}          instance -> Slot being driven (phase, value c_val, retry time)
+        scout = None        the Scout running phase 1 (multi mode, while preparing)
+        slots = {}          instance -> Commander driving it (phase, value c_val, retry time)
         pending = {}        submissions heard, not yet in a slot nor known decided
         ledger              decided instances (kept, to answer catch-up)
     """
@@ -147,8 +128,8 @@ class Proposer:
         self.c_rnd = 0
         self.highest_seen = 0
         self.next_instance = 0
-        self.slots: dict[int, Slot] = {}
-        self.prepare: Optional[Prepare] = None
+        self.slots: dict[int, Commander] = {}
+        self.scout: Optional[Scout] = None
         self.recovery: dict[int, Accepted] = {}  # votes phase 1 reported, to re-propose
         self.recover_next = 0  # next instance to re-drive after phase 1 ...
         self.recover_top = -1  # ... up to this one
@@ -192,50 +173,59 @@ class Proposer:
         return []
 
     def tick(self, now: float) -> list[Effect]:
-        """Timers: take over from a silent leader, retry, heartbeat, ask for catch-up."""
-        effects: list[Effect] = list(self.catchup.tick(self.ledger, now))
-        if self.status is Status.FOLLOWER:
-            if now >= self.leader_seen_at + self.patience and self._has_work():
-                effects.extend(self._take_over(now))
-            elif now >= self.next_heartbeat:
-                effects.append(self._heartbeat(now))
-        elif self.status is Status.PREPARING:
-            prep = self.prepare
-            if now >= prep.due:
-                incomplete = [c for c in prep.covered.values() if c != END]
-                start = min(incomplete) if incomplete else prep.first
-                prep.due = now + jittered(self.timeout, self.rng)
-                effects.append(Note("retry", {"phase": 1, "rnd": format_round(self.c_rnd)}))
-                effects.append(Send(Group.ACCEPTORS, Phase1A(self.c_rnd, start, True)))
-        else:
-            retried = 0
-            for slot in self.slots.values():
-                if slot.due <= now:
-                    slot.due = now + jittered(self.timeout, self.rng)
-                    effects.append(self._phase_message(slot))
-                    retried += 1
-            if retried:
-                fields = {"instances": retried, "rnd": format_round(self.c_rnd)}
-                effects.append(Note("retry", fields))
-            if now >= self.next_heartbeat:
-                effects.append(self._heartbeat(now))
+        """Fire the timers that are due, in the order :meth:`timers` lists them."""
+        effects: list[Effect] = []
+        status = self.status
+        for timer, due in self.timers().items():
+            if now >= due:
+                effects.extend(self._fire(timer, now))
+                if self.status is not status:
+                    break  # took over: the new status arms timers of its own
         return effects
 
     def deadline(self) -> Optional[float]:
-        times = []
+        """When the next timer fires (see :meth:`timers`)."""
+        return min(self.timers().values(), default=None)
+
+    def timers(self) -> dict[str, float]:
+        """The timers armed in the current status, by name, with the time each fires.
+
+        - ``catch_up``: decisions have been missing for a timeout: ask for them (any status);
+        - ``take_over``: a follower with work heard no leader for its patience: phase 1;
+        - ``prepare``: phase 1 unanswered for a timeout: the scout prepares again;
+        - ``accept``: an instance undecided for a timeout: its commander sends again;
+        - ``heartbeat``: a leader's every half timeout, a follower's every timeout.
+
+        A preparing proposer sends no heartbeat: it is not leading yet, and it is not idle.
+        """
+        armed: dict[str, float] = {}
         if self.catchup.due is not None:
-            times.append(self.catchup.due)
+            armed["catch_up"] = self.catchup.due
         if self.status is Status.FOLLOWER:
-            times.append(self.next_heartbeat)
             if self._has_work():
-                times.append(self.leader_seen_at + self.patience)
+                armed["take_over"] = self.leader_seen_at + self.patience
+            armed["heartbeat"] = self.next_heartbeat
         elif self.status is Status.PREPARING:
-            times.append(self.prepare.due)
+            armed["prepare"] = self.scout.due
         else:
-            times.append(self.next_heartbeat)
             if self.slots:
-                times.append(min(slot.due for slot in self.slots.values()))
-        return min(times) if times else None
+                armed["accept"] = min(slot.due for slot in self.slots.values())
+            armed["heartbeat"] = self.next_heartbeat
+        return armed
+
+    def _fire(self, timer: str, now: float) -> list[Effect]:
+        match timer:
+            case "catch_up":
+                return list(self.catchup.tick(self.ledger, now))
+            case "take_over":
+                return self._take_over(now)
+            case "prepare":
+                return self._prepare_again(now)
+            case "accept":
+                return self._accept_again(now)
+            case "heartbeat":
+                return [self._heartbeat(now)]
+        raise AssertionError(f"proposer {self.id}: no timer {timer!r}")
 
     def _has_work(self) -> bool:
         """A follower takes over only for a reason: values waiting, decisions missing,
@@ -243,13 +233,89 @@ class Proposer:
         does not wait for an election)."""
         return bool(self.pending) or self.ledger.has_gap or self.highest_seen == 0
 
-    # ------------------------------------------------------------------ client values
+    # ------------------------------------------------------------------ phase 1
+
+    def _take_over(self, now: float) -> list[Effect]:
+        """Start phase 1 in a round above every round seen."""
+        self.c_rnd = self._next_round()
+        self.highest_seen = max(self.highest_seen, self.c_rnd)
+        note = Note("phase1_start", {"rnd": format_round(self.c_rnd), "mode": self.mode})
+        if self.mode == "classic":
+            return [note] + self._lead(now, {}, self.ledger.prefix)
+        first = self.ledger.prefix
+        self.status = Status.PREPARING
+        self.scout = Scout(self.c_rnd, first, self.quorum, now + jittered(self.timeout, self.rng))
+        note.fields["first"] = first
+        return [note, self.scout.prepare()]
+
+    def _prepare_again(self, now: float) -> list[Effect]:
+        """Timer ``prepare``: phase 1 is still short of a quorum after a timeout."""
+        self.scout.due = now + jittered(self.timeout, self.rng)
+        return [Note("retry", {"phase": 1, "rnd": format_round(self.c_rnd)}), self.scout.resend()]
+
+    def _next_round(self) -> int:
+        seen = max(self.highest_seen, self.c_rnd)
+        if Bug.SHARED_ROUNDS in self.bugs:
+            return make_round(round_counter(seen) + 1, 0)
+        return next_round_above(seen, self.id, self.incarnation)
+
+    def on_phase1b(self, m: Phase1B, now: float) -> list[Effect]:
+        """Phase 1b, a promise: for the scout (all instances, multi mode) or for the
+        commander of its instance (classic mode)."""
+        if m.rnd != self.c_rnd:
+            return []  # a promise for an older round of ours, or another proposer's
+        if self.status is Status.PREPARING:
+            scout = self.scout
+            asks = scout.on_promise(m)
+            if scout.adopted:
+                self.contests_lost = 0  # phase 1 won: the backoff starts over
+                return self._lead(now, scout.votes, scout.first)
+            return asks
+        if self.status is Status.LEADING:
+            slot = self.slots.get(m.instance)
+            if slot is not None and slot.phase == 1:
+                return self._classic_promise(slot, m, now)
+        return []
+
+    def _classic_promise(self, slot: Commander, m: Phase1B, now: float) -> list[Effect]:
+        """Classic mode: once a quorum promised its instance, the commander proposes the
+        value the promises reported (P2c) -- ours only if they reported none."""
+        if not slot.on_promise(m, self.quorum):
+            return []
+        self.contests_lost = 0  # a phase 1 won: the backoff starts over
+        chosen = slot.reported_value() if Bug.IGNORE_1B_VALUE not in self.bugs else None
+        if chosen is not None and chosen != slot.value:
+            self._unplace(slot.value)  # our value waits for another instance
+            self._place(chosen)
+            slot.value = chosen
+        return [slot.accept(now + jittered(self.timeout, self.rng))]
+
+    def _lead(self, now: float, votes: dict[int, Accepted], first: int) -> list[Effect]:
+        """Phase 1 done: re-propose what promises reported, fill holes, then lead."""
+        self.status = Status.LEADING
+        self.scout = None
+        if Bug.IGNORE_1B_VALUE in self.bugs:
+            votes = {}
+        # Everything up to the highest instance anyone reported, heard of, or that we
+        # used ourselves before (a slot we dropped when stepping down) gets re-driven --
+        # through the window like new values, so even an absurd instance number (a forged
+        # datagram, without a secret) costs work over time, never a frozen process.
+        top = max([self.ledger.highest, self.next_instance - 1, *votes])
+        self.recovery = votes
+        self.recover_next = first
+        self.recover_top = top
+        self.next_instance = max(self.next_instance, top + 1, first)
+        note = Note("leader", {"rnd": format_round(self.c_rnd),
+                               "recovered": max(0, top - first + 1), "reported": len(votes)})
+        return [note, self._heartbeat(now), *self._fill(now)]
+
+    # ------------------------------------------------------------ phase 2: leading
 
     def on_submit(self, m: Submit, now: float) -> list[Effect]:
         """Remember new submissions; acknowledge at once those already decided."""
         decided: list[Submission] = []
         for sub in m.submissions:
-            key = (sub.client, sub.session, sub.seq)
+            key = sub.key
             if self.decided_ids.contains(*key):
                 decided.append(sub)
             elif key not in self.pending and key not in self.placed:
@@ -275,7 +341,7 @@ class Proposer:
             vote = self.recovery.get(instance)
             value = vote.v_val if vote is not None else NOOP
             self._place(value)
-            effects.append(self._phase_message(self._open_slot(instance, value, now)))
+            effects.append(self._command(instance, value, now))
         if self.recover_next > self.recover_top:
             self.recovery = {}
         pending = self.pending
@@ -289,112 +355,35 @@ class Proposer:
                 batch.append(sub)
                 budget -= cost
             for sub in batch:
-                key = (sub.client, sub.session, sub.seq)
+                key = sub.key
                 del pending[key]
                 self.placed[key] = sub
             while self.ledger.is_decided(self.next_instance):
                 self.next_instance += 1
-            slot = self._open_slot(self.next_instance, tuple(batch), now)
+            effects.append(self._command(self.next_instance, tuple(batch), now))
             self.next_instance += 1
-            effects.append(self._phase_message(slot))
         return effects
 
-    def _open_slot(self, instance: int, value: Batch, now: float) -> Slot:
+    def _command(self, instance: int, value: Batch, now: float) -> Send:
+        """Start a commander for ``value`` in ``instance``; return its first message (an
+        accept request -- in classic mode the instance's own prepare)."""
         phase = 1 if self.mode == "classic" else 2
         due = now + jittered(self.timeout, self.rng)
-        slot = self.slots[instance] = Slot(instance, value, phase, due)
-        return slot
+        commander = self.slots[instance] = Commander(instance, self.c_rnd, value, phase, due)
+        return commander.message()
 
-    def _phase_message(self, slot: Slot) -> Send:
-        if slot.phase == 1:
-            return Send(Group.ACCEPTORS, Phase1A(self.c_rnd, slot.instance, False))
-        return Send(Group.ACCEPTORS, Phase2A(self.c_rnd, slot.instance, slot.value))
-
-    # ------------------------------------------------------------------ phase 1
-
-    def _take_over(self, now: float) -> list[Effect]:
-        """Start phase 1 in a round above every round seen."""
-        self.c_rnd = self._next_round()
-        self.highest_seen = max(self.highest_seen, self.c_rnd)
-        note = Note("phase1_start", {"rnd": format_round(self.c_rnd), "mode": self.mode})
-        if self.mode == "classic":
-            return [note] + self._lead(now, {}, self.ledger.prefix)
-        first = self.ledger.prefix
-        self.status = Status.PREPARING
-        self.prepare = Prepare(first, now + jittered(self.timeout, self.rng))
-        note.fields["first"] = first
-        return [note, Send(Group.ACCEPTORS, Phase1A(self.c_rnd, first, True))]
-
-    def _next_round(self) -> int:
-        seen = max(self.highest_seen, self.c_rnd)
-        if Bug.SHARED_ROUNDS in self.bugs:
-            return make_round(round_counter(seen) + 1, 0)
-        return next_round_above(seen, self.id, self.incarnation)
-
-    def on_phase1b(self, m: Phase1B, now: float) -> list[Effect]:
-        """Phase 1b: collect promises (all instances in multi mode, one in classic)."""
-        if m.rnd != self.c_rnd:
-            return []  # a promise for an older round of ours, or another proposer's
-        if self.status is Status.PREPARING:
-            return self._multi_promise(m, now)
-        if self.status is Status.LEADING:
-            slot = self.slots.get(m.instance)
-            if slot is not None and slot.phase == 1:
-                return self._classic_promise(slot, m, now)
-        return []
-
-    def _multi_promise(self, m: Phase1B, now: float) -> list[Effect]:
-        prep = self.prepare
-        expected = prep.covered.get(m.acceptor, prep.first)
-        if m.instance > expected or expected == END:
-            return []  # a page beyond what we hold from this acceptor, or a duplicate
-        for vote in m.accepted:
-            best = prep.votes.get(vote.instance)
-            if vote.instance >= prep.first and (best is None or vote.v_rnd > best.v_rnd):
-                prep.votes[vote.instance] = vote
-        prep.covered[m.acceptor] = max(expected, m.upto)
-        complete = sum(1 for c in prep.covered.values() if c == END)
-        if complete >= self.quorum:
-            self.contests_lost = 0  # phase 1 won: the backoff starts over
-            return self._lead(now, prep.votes, prep.first)
-        if m.upto != END:  # a long history: ask this page's successor
-            return [Send(Group.ACCEPTORS, Phase1A(self.c_rnd, m.upto, True))]
-        return []
-
-    def _classic_promise(self, slot: Slot, m: Phase1B, now: float) -> list[Effect]:
-        slot.promises[m.acceptor] = m.accepted[0] if m.accepted else None
-        if len(slot.promises) < self.quorum:
-            return []
-        self.contests_lost = 0  # a phase 1 won: the backoff starts over
-        votes = [v for v in slot.promises.values() if v is not None]
-        if votes and Bug.IGNORE_1B_VALUE not in self.bugs:
-            chosen = max(votes, key=lambda v: v.v_rnd).v_val
-            if chosen != slot.value:
-                self._unplace(slot.value)
-                self._place(chosen)
-                slot.value = chosen
-        slot.phase = 2
-        slot.due = now + jittered(self.timeout, self.rng)
-        return [self._phase_message(slot)]
-
-    def _lead(self, now: float, votes: dict[int, Accepted], first: int) -> list[Effect]:
-        """Phase 1 done: re-propose what promises reported, fill holes, then lead."""
-        self.status = Status.LEADING
-        self.prepare = None
-        if Bug.IGNORE_1B_VALUE in self.bugs:
-            votes = {}
-        # Everything up to the highest instance anyone reported, heard of, or that we
-        # used ourselves before (a slot we dropped when stepping down) gets re-driven --
-        # through the window like new values, so even an absurd instance number (a forged
-        # datagram, without a secret) costs work over time, never a frozen process.
-        top = max([self.ledger.highest, self.next_instance - 1, *votes])
-        self.recovery = votes
-        self.recover_next = first
-        self.recover_top = top
-        self.next_instance = max(self.next_instance, top + 1, first)
-        note = Note("leader", {"rnd": format_round(self.c_rnd),
-                               "recovered": max(0, top - first + 1), "reported": len(votes)})
-        return [note, self._heartbeat(now), *self._fill(now)]
+    def _accept_again(self, now: float) -> list[Effect]:
+        """Timer ``accept``: every commander whose instance is still undecided after a
+        timeout sends its message again (same round, same value)."""
+        effects: list[Effect] = []
+        for slot in self.slots.values():
+            if slot.due <= now:
+                slot.due = now + jittered(self.timeout, self.rng)
+                effects.append(slot.message())
+        if effects:
+            effects.append(Note("retry", {"instances": len(effects),
+                                          "rnd": format_round(self.c_rnd)}))
+        return effects
 
     # ------------------------------------------------------------------ losing
 
@@ -426,7 +415,7 @@ class Proposer:
         for slot in self.slots.values():
             self._unplace(slot.value)
         self.slots.clear()
-        self.prepare = None
+        self.scout = None
         self.recovery, self.recover_top = {}, -1
         self.status = Status.FOLLOWER
         self.leader_seen_at = now
@@ -456,7 +445,7 @@ class Proposer:
     def _decided(self, instance: int, value: Batch, now: float) -> list[Effect]:
         decided_ids, pending, placed = self.decided_ids, self.pending, self.placed
         for sub in value:
-            key = (sub.client, sub.session, sub.seq)
+            key = sub.key
             decided_ids.add(*key)
             pending.pop(key, None)
             placed.pop(key, None)
@@ -499,13 +488,13 @@ class Proposer:
 
     def _place(self, value: Batch) -> None:
         for sub in value:
-            key = (sub.client, sub.session, sub.seq)
+            key = sub.key
             if self.pending.pop(key, None) is not None:
                 self.placed[key] = sub
 
     def _unplace(self, value: Batch) -> None:
         for sub in value:
-            key = (sub.client, sub.session, sub.seq)
+            key = sub.key
             if self.placed.pop(key, None) is not None and not self.decided_ids.contains(*key):
                 self.pending[key] = sub
 
