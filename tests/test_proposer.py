@@ -418,6 +418,30 @@ def test_classic_phase1_of_an_instance_is_retried_after_the_timeout():
     r.expect_only(heartbeat(1, rnd))
 
 
+def test_timers_name_what_each_status_waits_for_and_set_the_deadline():
+    def armed(r: Harness) -> dict[str, float]:
+        timers = r.role.timers()
+        assert r.role.deadline() == min(timers.values())
+        return timers
+
+    r = new(1)
+    assert armed(r) == pytest.approx({"take_over": r.role.patience, "heartbeat": 0.0})
+    rnd = take_over(r, 0.01)
+    assert armed(r) == pytest.approx({"prepare": 0.01 + T * 1.125})  # no heartbeat now
+    r.feed(promise(1, rnd), promise(2, rnd), now=0.011)
+    r.expect_only(note("leader"), heartbeat(1, rnd))
+    assert armed(r) == pytest.approx({"heartbeat": 0.011 + T / 2})
+    r.feed(Submit(MINE), now=0.02).expect_only(to_acceptors(Phase2A(rnd, 0, MINE)))
+    r.feed(Phase2B(3, rnd, 3, X), now=0.03).expect_nothing()  # instances 1..3 missing
+    assert list(armed(r)) == ["catch_up", "accept", "heartbeat"]  # the order tick fires them
+    assert armed(r) == pytest.approx(
+        {"catch_up": 0.03 + T * 1.125, "accept": 0.02 + T * 1.125, "heartbeat": 0.011 + T / 2})
+    r.feed(Nack(2, rnd, 0, make_round(9, 2)), now=0.04)
+    r.expect_only(note("step_down"))
+    assert list(armed(r)) == ["catch_up", "take_over", "heartbeat"]
+    assert armed(r)["take_over"] == pytest.approx(0.04 + T * (2.0 + 2 * 0.5))
+
+
 # ---------------------------------------------------------------- losing
 
 
