@@ -1149,6 +1149,14 @@ def acceptor_state_table(sim: Any, instances: Optional[Iterable[int]] = None) ->
     return df.style.apply(shade, axis=None).set_caption(caption).hide(axis="index")
 
 
+def export_html(source: Any, path: Any, **kwargs: Any) -> Any:
+    """The interactive Lamport diagram of ``source`` (a Simulation, a simulator result or
+    a real Run) as one self-contained HTML file; see :func:`paxos_edu.lamport.export_html`."""
+    from .lamport.export import export_html as export
+
+    return export(source, path, **kwargs)
+
+
 def stepper_snapshot(sim: Any) -> dict[str, pd.DataFrame]:
     """Every table the phase stepper shows, from the simulation's own tables:
     ``acceptors``, ``proposers``, ``learners``, ``in_flight``."""
@@ -1162,7 +1170,7 @@ def stepper_snapshot(sim: Any) -> dict[str, pd.DataFrame]:
 
 __all__ = [
     "KIND_COLORS", "KIND_SHORT", "ROLE_COLORS", "acceptor_state_table", "catchup_progress",
-    "delivered_over_time", "filter_messages", "latency_histogram", "message_arrows",
+    "delivered_over_time", "export_html", "filter_messages", "latency_histogram", "message_arrows",
     "message_counts_bar", "message_frame", "retries_bar", "role_graph", "role_graph_data",
     "rounds_over_time", "sequence_diagram", "stepper_snapshot", "sweep_heatmap",
     "throughput_plot",

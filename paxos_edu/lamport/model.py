@@ -1,0 +1,673 @@
+"""The data of a Lamport (space-time) diagram: processes, events, messages, marks.
+
+Theory of operation
+-------------------
+:func:`diagram_data` turns a message-level source into one JSON-ready ``dict`` that the
+browser side (``lamport.js``) draws without knowing anything about Paxos. Time runs down
+the page *by event*, not by clock: every event gets a row of its own -- one multicast
+(all its copies leave together), one delivery, one drop -- so the ``<input type=range>``
+scrubs from one event to the next and nothing is squeezed into the first millisecond of
+a long run. Each row keeps its virtual (or wall-clock) time for the axis and the hover.
+
+Three kinds of source:
+
+* a :class:`~paxos_edu.sim.Simulation` (live: its in-flight copies can be delivered or
+  dropped from the page) or a :class:`~paxos_edu.sim.SimResult`. The simulator names every
+  copy (``msg_id``) and keeps its message (``sim.messages``), so arrows are exact and carry
+  the values; each learner's delivery sits on the row of the copy whose handling delivered
+  it (``sim.delivery_causes``).
+* anything holding a simulation in ``.sim`` (a schedule's outcome or a counterexample
+  from :mod:`paxos_edu.explore`, the Stepper).
+* a real :class:`~paxos_edu.runlog.Run` (trace level ``messages``): sends are paired with
+  receipts by :func:`paxos_edu.viz.message_frame`; rows follow the log's clocks, except that
+  a receipt is never placed above its send (two processes' clocks may disagree by a hair,
+  causality may not). Real processes do not log the values inside messages; the learners'
+  deliveries (with values) come from ``run.learned``.
+
+Safety is checked with :mod:`paxos_edu.checks` on what the learners delivered; a violation
+is attached to the deliveries that conflict, on the row where the second one happens.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Iterable, Optional
+
+from ..checks import INTEGRITY, ORDER, VALIDITY, CheckReport, check_sequences
+from ..errors import UsageError
+from ..messages import (
+    END,
+    Ack,
+    CatchUp,
+    Decision,
+    Heartbeat,
+    Message,
+    Nack,
+    Phase1B,
+    Phase2A,
+    Phase2B,
+    Submit,
+)
+from ..rounds import NO_ROUND, format_round
+from ..sim_tables import summarize
+
+ROLE_ORDER = ("client", "proposer", "acceptor", "learner")
+
+KIND_SHORT = {
+    "SUBMIT": "submit", "ACK": "ack", "PHASE1A": "1A", "PHASE1B": "1B", "NACK": "nack",
+    "PHASE2A": "2A", "PHASE2B": "2B", "DECISION": "decision", "CATCHUP": "catch-up",
+    "HEARTBEAT": "heartbeat",
+}  # fmt: skip
+"""Short kind names written on arrows (as in :data:`paxos_edu.viz.KIND_SHORT`)."""
+
+KIND_WORDS = {
+    "SUBMIT": "submit: a client asks the proposers to order values",
+    "ACK": "ack: the proposer tells a client its values are decided",
+    "PHASE1A": "1A prepare: \u201cpromise me this round\u201d",
+    "PHASE1B": "1B promise: \u201cI will not accept below this round; I accepted this\u201d",
+    "NACK": "nack: \u201cI promised a higher round\u201d",
+    "PHASE2A": "2A accept!: \u201caccept this value in this round\u201d",
+    "PHASE2B": "2B accepted: an acceptor's vote, sent to the learners",
+    "DECISION": "decision: a decided instance, resent for catch-up",
+    "CATCHUP": "catch-up: a learner asks for decisions it missed",
+    "HEARTBEAT": "heartbeat: the leader is alive",
+}
+"""What each kind means, in the paper's words (shown on hover)."""
+
+KIND_COLORS = {
+    "SUBMIT": "#009E73", "ACK": "#CC79A7", "PHASE1A": "#0072B2", "PHASE1B": "#56B4E9",
+    "NACK": "#000000", "PHASE2A": "#D55E00", "PHASE2B": "#E69F00", "DECISION": "#882255",
+    "CATCHUP": "#44AA99", "HEARTBEAT": "#999999",
+}  # fmt: skip
+"""Okabe-Ito colours per kind, the same as the matplotlib pictures."""
+
+HIDDEN_KINDS = ("HEARTBEAT",)
+"""Kinds hidden until the page's "all messages" box is ticked (they drown the phases)."""
+
+VALUE_LABEL_LIMIT = 14
+"""Longest value text written on an arrow; the hover shows all of it."""
+
+MAX_SENDS = 400
+"""A real run is cut to its first this many sends (and their receipts), for the browser."""
+
+
+@dataclass
+class _Builder:
+    """Accumulates rows, messages and marks; ``to_dict`` gives the JSON shape."""
+
+    title: str
+    source: str
+    rows: list[dict[str, Any]]
+    messages: list[dict[str, Any]]
+    marks: list[dict[str, Any]]
+    processes: list[str]
+
+    def to_dict(self, **extra: Any) -> dict[str, Any]:
+        times = [r["t"] for r in self.rows]
+        t0 = min(times) if times else 0.0
+        span = (max(times) - t0) if times else 0.0
+        scale, unit = (1e3, "ms") if span < 2.0 else (1.0, "s")
+        return {
+            "version": 1,
+            "title": self.title,
+            "source": self.source,
+            "processes": [_process_entry(p) for p in _process_order(self.processes)],
+            "rows": self.rows,
+            "messages": self.messages,
+            "marks": self.marks,
+            "t0": t0,
+            "time_scale": scale,
+            "time_unit": unit,
+            "kinds": {k: {"short": KIND_SHORT[k], "color": KIND_COLORS[k],
+                          "words": KIND_WORDS[k]} for k in KIND_SHORT},
+            "hidden_kinds": list(HIDDEN_KINDS),
+            **extra,
+        }
+
+
+# ---------------------------------------------------------------------- entry point
+
+
+def diagram_data(source: Any, *, title: Optional[str] = None, in_flight: bool = True,
+                 max_sends: int = MAX_SENDS) -> dict[str, Any]:
+    """The JSON-ready data of a Lamport diagram of ``source`` (see the module docstring).
+
+    Args:
+        source: a Simulation, SimResult, anything with a simulation in ``.sim``, or a Run.
+        title: shown above the diagram (default: says what the source is).
+        in_flight: draw the copies still in flight (the page has a box to switch them
+            on and off); False suits a counterexample, whose undelivered copies are noise.
+        max_sends: a real run is cut to its first ``max_sends`` sends.
+
+    Raises:
+        UsageError: for a source without messages to draw.
+    """
+    sim = _simulation_of(source)
+    if sim is not None:
+        data = _from_simulation(sim, title, live=_is_live(sim))
+    elif hasattr(source, "trace") and hasattr(source, "delivered") and hasattr(source, "seed"):
+        data = _from_simulation(source, title, live=False)
+    elif hasattr(source, "messages") and hasattr(source, "learned"):
+        data = _from_run(source, title, max_sends)
+    else:
+        data = None
+    if data is not None:
+        data["show_in_flight"] = bool(in_flight)
+        return data
+    raise UsageError(
+        f"cannot draw a Lamport diagram of {type(source).__name__}: pass a Simulation, a "
+        "SimResult, an explore outcome / counterexample, a Stepper or a Run")
+
+
+def _simulation_of(source: Any) -> Any:
+    if hasattr(source, "in_flight") and hasattr(source, "processes"):
+        return source
+    inner = getattr(source, "sim", None)
+    if inner is not None and hasattr(inner, "in_flight"):
+        return inner
+    if hasattr(source, "replay") and hasattr(source, "schedule"):  # a Counterexample
+        return source.replay()
+    return None
+
+
+def _is_live(sim: Any) -> bool:
+    return bool(getattr(sim, "manual", False))
+
+
+# ---------------------------------------------------------------------- simulations
+
+
+def _from_simulation(sim: Any, title: Optional[str], *, live: bool) -> dict[str, Any]:
+    """Rows, messages and marks from a Simulation or SimResult (both have the same fields)."""
+    trace = list(sim.trace)
+    messages_of: dict[int, Message] = getattr(sim, "messages", {}) or {}
+    if trace and not messages_of:
+        raise UsageError("this simulation result has no messages: make it with trace=True")
+    procs = _sim_process_names(sim, trace)
+    row_of = _sim_rows(trace)
+    rows: list[dict[str, Any]] = []
+    to: list[list[str]] = []  # receivers of each row's multicast
+    for index, rec in enumerate(trace):
+        r = row_of[index]
+        if r == len(rows):
+            rows.append({"t": rec.time, "text": _event_text(rec, messages_of.get(rec.msg_id))})
+            to.append([rec.receiver])
+        elif rec.event == "sent":  # another copy of the same multicast
+            to[r].append(rec.receiver)
+    for row, receivers in zip(rows, to):
+        if len(receivers) > 1:
+            head = row["text"].rsplit(" to ", 1)[0]
+            row["text"] = f"{head} to {', '.join(_human(p) for p in receivers)}"
+    sends: dict[int, dict[str, Any]] = {}
+    arrows: list[dict[str, Any]] = []
+    for index, rec in enumerate(trace):
+        if rec.event == "sent":
+            sends[rec.msg_id] = _arrow(rec, messages_of.get(rec.msg_id), row_of[index])
+            continue
+        base = sends.get(rec.msg_id)
+        if base is None:
+            continue
+        arrow = dict(base) if base["outcome"] != "in flight" else base
+        if arrow is not base:  # a duplicate: the same message arrives again
+            arrow["key"] = f"{rec.msg_id}.{len(arrows)}"
+            arrows.append(arrow)
+        arrow.update(end=row_of[index], t_end=rec.time, outcome=rec.event, reason=rec.reason)
+    arrows.extend(sends.values())
+    in_flight = {c.id for c in getattr(sim, "in_flight", [])}
+    for msg_id in in_flight:  # delivered once, and a duplicate still on its way
+        base = sends.get(msg_id)
+        if base is not None and base["outcome"] != "in flight":
+            arrows.append(dict(base, key=f"{msg_id}.dup", end=None, t_end=None,
+                               outcome="in flight", reason=""))
+    for arrow in arrows:
+        if arrow["outcome"] == "in flight":
+            arrow["clickable"] = live and arrow["msg_id"] in in_flight
+    arrows.sort(key=lambda a: (a["sent"], a["end"] if a["end"] is not None else math.inf))
+    marks = _sim_delivery_marks(sim, trace, row_of)
+    marks += _sim_process_marks(sim, trace, row_of, rows)
+    report = check_sequences(sim.delivered, sim.proposed, expect_complete=False)
+    violation = _violation(report, marks)
+    marks = _merge_marks(marks)
+    kind = "simulation" if hasattr(sim, "in_flight") else "simulation result"
+    if title is None:
+        title = f"Messages of the {kind} (seed {sim.seed})"
+    b = _Builder(title, kind, rows, arrows, marks, procs)
+    return b.to_dict(interactive=live, violation=violation, checks=_checks(report),
+                     now={"t": getattr(sim, "now", rows[-1]["t"] if rows else 0.0)})
+
+
+def _sim_process_names(sim: Any, trace: list) -> list[str]:
+    names = {r.sender for r in trace} | {r.receiver for r in trace}
+    processes = getattr(sim, "processes", None)
+    if isinstance(processes, dict):
+        names |= {f"{role}{i}" for role, i in processes}
+    names |= {f"learner{i}" for i in getattr(sim, "delivered", {})}
+    return sorted(names)
+
+
+def _sim_rows(trace: list) -> list[int]:
+    """Row of each trace record: the ``sent`` copies of one multicast share a row (they
+    are recorded one after the other, same time, sender and message object)."""
+    rows: list[int] = []
+    n = -1
+    last: Optional[tuple] = None
+    heard: set[str] = set()
+    for rec in trace:
+        key = (rec.time, rec.sender, rec.kind, rec.instance, rec.rnd)
+        if rec.event == "sent" and key == last and rec.receiver not in heard:
+            heard.add(rec.receiver)
+            rows.append(n)
+            continue
+        n += 1
+        rows.append(n)
+        if rec.event == "sent":
+            last, heard = key, {rec.receiver}
+        elif rec.reason != "loss":  # a loss is logged inside its multicast, not between
+            last = None
+    return rows
+
+
+def _arrow(rec: Any, msg: Optional[Message], row: int) -> dict[str, Any]:
+    values = message_values(msg) if msg is not None else []
+    rnd = _round_text(rec.rnd)
+    instance = rec.instance if rec.instance is not None and rec.instance < END else None
+    return {
+        "key": str(rec.msg_id), "msg_id": rec.msg_id, "kind": rec.kind,
+        "from": rec.sender, "to": rec.receiver, "sent": row, "end": None,
+        "t_sent": rec.time, "t_end": None, "outcome": "in flight", "reason": "",
+        "round": rnd, "instance": instance, "values": values,
+        "summary": summarize(msg) if msg is not None else "",
+        "label": arrow_label(rec.kind, rnd, instance, msg),
+        "exact": True, "clickable": False, "self": rec.sender == rec.receiver,
+    }  # fmt: skip
+
+
+def _event_text(rec: Any, msg: Optional[Message]) -> str:
+    label = arrow_label(rec.kind, _round_text(rec.rnd), _instance(rec.instance), msg)
+    who_from, who_to = _human(rec.sender), _human(rec.receiver)
+    if rec.event == "sent":
+        return f"{who_from} sends {label} to {who_to}"
+    if rec.event == "delivered":
+        return f"{who_to} receives {label} from {who_from}"
+    why = {"by hand": "dropped by hand", "loss": "lost by the network",
+           "crashed": "not received: the receiver has crashed"}.get(rec.reason, "dropped")
+    return f"{label} from {who_from} to {who_to} {why}"
+
+
+def _sim_delivery_marks(sim: Any, trace: list, row_of: list[int]) -> list[dict[str, Any]]:
+    marks = []
+    causes = getattr(sim, "delivery_causes", {}) or {}
+    for learner, subs in sorted(sim.delivered.items()):
+        where = causes.get(learner, [])
+        deliveries = sim.deliveries.get(learner, [])
+        for pos, sub in enumerate(subs):
+            index = where[pos] if pos < len(where) else -1
+            row = row_of[index] if 0 <= index < len(row_of) else _row_at(
+                trace, row_of, deliveries[pos][0] if pos < len(deliveries) else math.inf)
+            instance = deliveries[pos][1] if pos < len(deliveries) else None
+            marks.append(_delivery_mark(f"learner{learner}", row, pos, sub.value, instance,
+                                        trace[index].time if 0 <= index < len(trace) else None))
+    return marks
+
+
+def _delivery_mark(process: str, row: int, pos: int, value: str, instance: Optional[int],
+                   t: Optional[float]) -> dict[str, Any]:
+    where = f" (instance {instance})" if instance is not None else ""
+    return {"type": "delivery", "process": process, "row": row, "position": pos,
+            "instance": instance, "value": value, "text": _cut(value, VALUE_LABEL_LIMIT),
+            "t": t, "violation": False,
+            "detail": f"{_human(process)} delivers {value!r}{where} as value #{pos + 1}"}
+
+
+def _merge_marks(marks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One mark per learner and row: a batch decided in one instance is delivered at once."""
+    out: list[dict[str, Any]] = []
+    at: dict[tuple, dict[str, Any]] = {}
+    for m in marks:
+        key = (m["process"], m["row"]) if m["type"] == "delivery" else None
+        first = at.get(key) if key else None
+        if first is None:
+            m = dict(m, values=[m["value"]] if "value" in m else [])
+            if key:
+                at[key] = m
+            out.append(m)
+            continue
+        first["values"].append(m["value"])
+        first["violation"] = first["violation"] or m["violation"]
+        first["text"] = _cut(", ".join(first["values"]), VALUE_LABEL_LIMIT)
+        first["detail"] += "; " + m["detail"].split(" delivers ", 1)[1]
+    return out
+
+
+def _sim_process_marks(sim: Any, trace: list, row_of: list[int],
+                       rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Crashes and (re)starts from the simulation's notes, after the process's last
+    event and after every row older than the note."""
+    marks = []
+    last_row: dict[str, int] = {}
+    for index, rec in enumerate(trace):
+        if rec.event == "sent":
+            last_row[rec.sender] = row_of[index]
+        elif rec.event == "delivered":
+            last_row[rec.receiver] = row_of[index]
+    for t, process, note, _fields in getattr(sim, "notes", []):
+        if note not in ("crash", "start"):
+            continue
+        older = max((i for i, r in enumerate(rows) if r["t"] < t), default=-1)
+        after = max(older, last_row.get(process, -1) if note == "crash" else older)
+        marks.append({"type": note, "process": process, "row": after + 0.5, "t": t,
+                      "text": "crashed" if note == "crash" else "started",
+                      "detail": f"{_human(process)} {'crashes' if note == 'crash' else 'starts'}"
+                                f" at t = {t:.4f} s", "violation": False})
+    return marks
+
+
+def _row_at(trace: list, row_of: list[int], t: float) -> int:
+    """The last row at or before time ``t`` (0 when none)."""
+    best = 0
+    for index, rec in enumerate(trace):
+        if rec.time <= t:
+            best = row_of[index]
+    return best
+
+
+# ---------------------------------------------------------------------- real runs
+
+
+def _from_run(run: Any, title: Optional[str], max_sends: int) -> dict[str, Any]:
+    from ..viz import message_frame  # the pairing of sends and receipts lives there
+
+    frame = message_frame(run)
+    sends = frame.index[frame["event"] == "sent"]
+    if len(sends) > max_sends:
+        cut_t = float(frame.loc[sends[max_sends - 1], "time"])
+        kept = set(frame.loc[sends[:max_sends], "msg_id"].dropna().tolist())
+        keep = frame["msg_id"].isin(kept) | (frame["msg_id"].isna() & (frame["time"] <= cut_t))
+        frame = frame[keep.astype(bool)].reset_index(drop=True)
+    records = frame.to_dict("records")
+    sent_at = {int(r["msg_id"]): r["time"] for r in records
+               if r["event"] == "sent" and _num(r["msg_id"]) is not None}
+    # A receipt goes after its send even if its clock says otherwise (never upwards).
+    order = sorted(range(len(records)), key=lambda i: (
+        max(records[i]["time"], sent_at.get(_int(records[i]["msg_id"]), -math.inf)),
+        records[i]["event"] != "sent", i))
+    rows: list[dict[str, Any]] = []
+    row_of: dict[int, int] = {}
+    send_row: dict[int, int] = {}
+    arrows: list[dict[str, Any]] = []
+    send_info: dict[int, dict[str, Any]] = {}
+    answered: set[int] = set()
+    for i in order:
+        r = records[i]
+        row_of[i] = len(rows)
+        kind = r["kind"] or "?"
+        label = arrow_label(kind, _round_text(_int(r["round"])), _instance(_int(r["instance"])),
+                            None) if kind in KIND_SHORT else "undecodable datagram"
+        mid = _int(r["msg_id"])
+        if r["event"] == "sent":
+            send_row[mid] = len(rows)
+            send_info[mid] = r
+            group = _group_name(r, kind)
+            rows.append({"t": r["time"], "text": f"{_human(r['sender'])} sends {label}"
+                         f" to the {group}"})
+            continue
+        src = send_info.get(mid)
+        who = _human(r["receiver"])
+        if r["event"] == "delivered":
+            text = f"{who} receives {label}" + (f" from {_human(src['sender'])}" if src else
+                                                 " (sender not known)")
+        else:
+            text = f"{label} to {who} dropped ({r['reason'] or 'no reason logged'})"
+        rows.append({"t": r["time"], "text": text})
+        if src is None:
+            arrows.append(_run_arrow(r, None, None, len(rows) - 1, kind, label,
+                                     outcome="unpaired"))
+            continue
+        answered.add(mid)
+        arrows.append(_run_arrow(r, src, send_row[mid], len(rows) - 1, kind, label,
+                                 outcome=r["event"]))
+    for mid, src in send_info.items():
+        if mid not in answered:
+            kind = src["kind"] or "?"
+            label = arrow_label(kind, _round_text(_int(src["round"])),
+                                _instance(_int(src["instance"])), None)
+            arrows.append(_run_arrow(src, src, send_row[mid], None, kind, label,
+                                     outcome="no receipt"))
+    times = [row["t"] for row in rows]
+    marks = _run_delivery_marks(run, rows, records, row_of)
+    learned = _run_sequences(run)
+    report = run.check(expect_complete=False) if learned is not None else None
+    violation = _violation(report, marks) if report is not None else None
+    marks = _merge_marks(marks)
+    procs = [p for r in records for p in (r["sender"], r["receiver"]) if isinstance(p, str)]
+    procs += [f"learner{i}" for i in getattr(run, "learners", [])]
+    table = getattr(run, "processes", None)
+    if table is not None and "process" in getattr(table, "columns", ()):
+        procs += list(table["process"])
+    b = _Builder(title or f"Messages of the run in {getattr(run, 'path', '?')}", "run", rows,
+                 arrows, marks, procs)
+    return b.to_dict(interactive=False, violation=violation,
+                     checks=_checks(report) if report is not None else None,
+                     now={"t": max(times) if times else 0.0})
+
+
+def _run_arrow(r: dict, src: Optional[dict], sent_row: Optional[int], end_row: Optional[int],
+               kind: str, label: str, *, outcome: str) -> dict[str, Any]:
+    sender = src["sender"] if src is not None else None
+    return {
+        "key": f"r{sent_row}-{end_row}-{r['receiver']}", "msg_id": _int(r["msg_id"]), "kind": kind,
+        "from": sender, "to": r["receiver"], "sent": sent_row, "end": end_row,
+        "t_sent": src["time"] if src is not None else None,
+        "t_end": r["time"] if end_row is not None else None, "outcome": outcome,
+        "reason": r["reason"] or "", "round": _round_text(_int(r["round"])),
+        "instance": _instance(_int(r["instance"])), "values": None,
+        "summary": "", "label": label, "exact": bool(r["exact"]), "clickable": False,
+        "self": sender is not None and sender == r["receiver"],
+        "group": _group_name(src, kind) if src is not None else None,
+    }  # fmt: skip
+
+
+def _group_name(r: dict, kind: str) -> str:
+    group = r.get("group") if isinstance(r, dict) else None
+    if isinstance(group, str) and group:
+        return group
+    to = {"SUBMIT": "proposers", "ACK": "clients", "PHASE1A": "acceptors", "PHASE2A": "acceptors",
+          "PHASE1B": "proposers", "NACK": "proposers"}  # fmt: skip
+    return to.get(kind, "learners")
+
+
+def _run_sequences(run: Any) -> Optional[dict]:
+    learned = getattr(run, "learned", None)
+    return None if learned is None else learned
+
+
+def _run_delivery_marks(run: Any, rows: list[dict[str, Any]], records: list[dict],
+                        row_of: dict[int, int]) -> list[dict[str, Any]]:
+    """Each delivery on the row of the learner's last receipt before it (else the last
+    row before it): the 2B that completed the quorum is received, then delivered."""
+    learned = getattr(run, "learned", None)
+    if learned is None or not len(learned):
+        return []
+    at: dict[str, list[tuple[float, int]]] = {}
+    for i, r in enumerate(records):
+        if r["event"] == "delivered" and isinstance(r["receiver"], str):
+            at.setdefault(r["receiver"], []).append((r["time"], row_of[i]))
+    for lst in at.values():
+        lst.sort()
+    marks = []
+    last_t = rows[-1]["t"] if rows else math.inf
+    for rec in learned.sort_values(["learner", "position"]).to_dict("records"):
+        t = _num(rec.get("time"))
+        if t is None or t > last_t + 1e-3:
+            continue  # after the part of the run shown
+        process = f"learner{int(rec['learner'])}"
+        mine = [row for (tt, row) in at.get(process, []) if tt <= t + 1e-9]
+        row = mine[-1] if mine else max((i for i, r in enumerate(rows) if r["t"] <= t),
+                                        default=0)
+        marks.append(_delivery_mark(process, row, int(rec["position"]), str(rec["value"]),
+                                    _int(rec.get("instance")), t))
+    return marks
+
+
+# ---------------------------------------------------------------------- checks
+
+
+def _checks(report: Optional[CheckReport]) -> Optional[list[dict[str, Any]]]:
+    if report is None:
+        return None
+    return [{"property": row.property, "ok": row.ok, "detail": row.detail}
+            for row in report.rows]
+
+
+def _violation(report: Optional[CheckReport], marks: list[dict[str, Any]]
+               ) -> Optional[dict[str, Any]]:
+    """The first safety violation, attached to the delivery marks that show it."""
+    if report is None:
+        return None
+    v = next((v for v in report.violations if v.property in (ORDER, INTEGRITY, VALIDITY)), None)
+    if v is None or v.learner is None or v.position is None:
+        return None
+    deliveries = [m for m in marks if m["type"] == "delivery"]
+    me = next((m for m in deliveries if m["process"] == f"learner{v.learner}"
+               and m["position"] == v.position), None)
+    involved = [me] if me is not None else []
+    if v.property == ORDER and me is not None:
+        involved += [m for m in deliveries if m["position"] == v.position
+                     and m["process"] != me["process"] and m["value"] != me["value"]][:1]
+    if v.property == INTEGRITY and me is not None:
+        same = [m for m in deliveries if m["process"] == me["process"]
+                and m["value"] == me["value"] and m["position"] < me["position"]]
+        involved += same[:1]
+    for m in involved:
+        m["violation"] = True
+    row = max((m["row"] for m in involved), default=None)
+    return {"property": v.property, "detail": _violation_words(v, involved),
+            "checker": v.detail, "learner": v.learner,
+            "position": v.position, "row": row,
+            "processes": [m["process"] for m in involved]}
+
+
+def _violation_words(v: Any, involved: list[dict[str, Any]]) -> str:
+    """The checker's finding without session numbers, naming the marks on the picture."""
+    if not involved:
+        return v.detail
+    me = involved[0]
+    where = f"as value #{me['position'] + 1}"
+    if v.property == ORDER and len(involved) > 1:
+        other = involved[1]
+        return (f"{_human(me['process'])} delivered {me['value']!r} {where}, "
+                f"{_human(other['process'])} delivered {other['value']!r}")
+    if v.property == INTEGRITY:
+        return f"{_human(me['process'])} delivered {me['value']!r} twice ({where})"
+    if v.property == VALIDITY:
+        return f"{_human(me['process'])} delivered {me['value']!r}, which nobody proposed"
+    return v.detail
+
+
+# ---------------------------------------------------------------------- words
+
+
+def message_values(msg: Message) -> list[str]:
+    """The values a message carries, as text, e.g. ``["a", "b"]``; ``["no-op"]`` for an
+    empty batch; for a promise, its votes (``"i0@1.1 = a"``); ``[]`` for none."""
+    match msg:
+        case Submit(submissions):
+            return [s.value for s in submissions]
+        case Phase2A(value=value) | Phase2B(value=value) | Decision(value=value):
+            return [s.value for s in value] if value else ["no-op"]
+        case Phase1B(accepted=accepted):
+            return [f"i{a.instance}@{format_round(a.v_rnd)} = "
+                    f"{', '.join(s.value for s in a.v_val) if a.v_val else 'no-op'}"
+                    for a in accepted]
+        case Ack(seqs=seqs):
+            return [f"seq {s}" for s in seqs]
+        case Nack(promised=promised):
+            return [f"promised {format_round(promised)}"]
+        case CatchUp(instance=instance):
+            return [f"from i{instance}"]
+        case Heartbeat(decided=decided):
+            return [f"decided below i{decided}"]
+    return []
+
+
+def arrow_label(kind: str, rnd: Optional[str], instance: Optional[int],
+                msg: Optional[Message]) -> str:
+    """What an arrow says: kind, round, instance and the value(s), e.g. ``2A 1.0 i0 [a]``."""
+    parts = [KIND_SHORT.get(kind, kind)]
+    if rnd:
+        parts.append(rnd)
+    if instance is not None:
+        parts.append(f"i{instance}")
+    if msg is not None:
+        text = _label_values(msg)
+        if text:
+            parts.append(text)
+    return " ".join(parts)
+
+
+def _label_values(msg: Message) -> str:
+    match msg:
+        case Submit(submissions):
+            return f"[{_cut(', '.join(s.value for s in submissions), VALUE_LABEL_LIMIT)}]"
+        case Phase2A(value=value) | Phase2B(value=value) | Decision(value=value):
+            text = ", ".join(s.value for s in value) if value else "no-op"
+            return f"[{_cut(text, VALUE_LABEL_LIMIT)}]"
+        case Phase1B(accepted=accepted) if accepted:
+            a = accepted[-1]
+            text = ", ".join(s.value for s in a.v_val) if a.v_val else "no-op"
+            more = f" +{len(accepted) - 1}" if len(accepted) > 1 else ""
+            return f"[{_cut(text, VALUE_LABEL_LIMIT)}@{format_round(a.v_rnd)}{more}]"
+    return ""
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def _round_text(rnd: Optional[int]) -> Optional[str]:
+    if rnd is None or rnd == NO_ROUND:
+        return None
+    return format_round(int(rnd))
+
+
+def _instance(instance: Optional[int]) -> Optional[int]:
+    return None if instance is None or instance >= END else int(instance)
+
+
+def _human(name: Optional[str]) -> str:
+    """``"acceptor2"`` -> ``"acceptor 2"``."""
+    if not name:
+        return "?"
+    role = name.rstrip("0123456789")
+    return f"{role} {name[len(role):]}" if role != name else name
+
+
+def _num(value: Any) -> Optional[float]:
+    if value is None:
+        return None
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else f
+
+
+def _int(value: Any) -> Optional[int]:
+    f = _num(value)
+    return None if f is None else int(f)
+
+
+def _process_order(names: Iterable[str]) -> list[str]:
+    def key(name: str) -> tuple[int, int, str]:
+        role = name.rstrip("0123456789")
+        num = name[len(role):]
+        return (ROLE_ORDER.index(role) if role in ROLE_ORDER else len(ROLE_ORDER),
+                int(num) if num else 0, name)
+
+    return sorted({n for n in names if isinstance(n, str) and n}, key=key)
+
+
+def _process_entry(name: str) -> dict[str, str]:
+    role = name.rstrip("0123456789")
+    return {"name": name, "role": role, "label": _human(name)}
