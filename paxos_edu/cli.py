@@ -99,6 +99,14 @@ COMMANDS: list[Command] = [
         "Run benchmarks/bench.py: the raw multicast reference, values learned per second, "
         "latency, messages per value; print a table, write benchmarks/results/latest.csv.",
     ),
+    Command(
+        "grade", "grade a folder of course role scripts (any implementation)",
+        "paxos_edu.grade:configure", "paxos_edu.grade:run",
+        "Run the course scenarios and the ones it forgot against DIR/acceptor.sh, "
+        "proposer.sh, learner.sh, client.sh, each in a private network namespace (root), "
+        "and print a verdict per scenario with the first violation found. Exit 0 all "
+        "passed, 1 one failed, 2 usage error.",
+    ),
     # Further subcommands are registered here: one Command each.
 ]
 """Every subcommand, in the order ``--help`` lists them."""
