@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
 from . import signals
-from .config import MODES, SETTINGS
+from .config import MODES, SETTINGS, int_in
 from .errors import ConfigError, NetworkError, UsageError
 from .processes import ROLES
 
@@ -148,16 +148,15 @@ def _resolve(path: str) -> Callable[..., Any]:
 
 
 def int_range(lo: int, hi: int) -> Callable[[str], int]:
-    """An argparse type: a whole number in ``lo..hi`` (shared by every subcommand)."""
+    """An argparse type: a whole number in ``lo..hi`` written in ASCII digits, read like
+    a config file's integers (:func:`paxos_edu.config.int_in`; shared by every subcommand)."""
+    parse = int_in(lo, hi)
 
     def convert(text: str) -> int:
         try:
-            value = int(text, 10)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-        if not lo <= value <= hi:
-            raise argparse.ArgumentTypeError(f"{value} out of range {lo}..{hi}")
-        return value
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
 
     convert.__name__ = "integer"
     return convert

@@ -69,7 +69,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Optional
 
 from .codec import MAX_VALUE_BYTES
-from .config import Config
+from .config import Config, settings_from
 from .errors import PaxosEduError, UsageError
 from .eventlog import is_run_file, run_directory
 from .launcher import READY_TIMEOUT, ProcessFailed, _child_env, _Zygote, _zygote, prestart
@@ -331,12 +331,17 @@ class Cluster:
         self.launcher = launcher
         self.trace = trace
         self._bugs = _bug_names(bugs)
-        settings = {"loss": loss, "timeout": timeout, "seed": seed, "mode": mode,
-                    "batch": batch, "window": window, "secret": secret,
-                    "acceptor_count": acceptor_count if acceptor_count is not None
-                    else max(acceptors, 1)}
-        self.config = Config(free_multicast_addresses()).replace(
-            **{k: v for k, v in settings.items() if v is not None})
+        given = {"loss": loss, "timeout": timeout, "seed": seed, "mode": mode, "batch": batch,
+                 "window": window, "secret": secret,
+                 "acceptor_count": acceptor_count if acceptor_count is not None
+                 else max(acceptors, 1)}
+        # Checked against config.SETTINGS like a config file (None: the default).
+        settings = settings_from("Cluster", **{k: v for k, v in given.items() if v is not None})
+        if acceptors > settings.acceptor_count:
+            raise UsageError(f"Cluster: {acceptors} acceptors but acceptor_count "
+                             f"{settings.acceptor_count}: acceptors above it may not vote "
+                             "(the quorum would be wrong); raise acceptor_count")
+        self.config = Config(free_multicast_addresses(), **settings.settings())
         self._procs: list[_Proc] = []  # every life of every process, in start order
         self._finalizer = weakref.finalize(self, _kill_all, self._procs)
         self._stopped = False
@@ -593,6 +598,8 @@ class Cluster:
         A KeyboardInterrupt (a notebook's "interrupt kernel") stops the cluster -- its
         logs stay readable in :attr:`run` -- and propagates.
         """
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout >= 0:
+            raise UsageError(f"wait(timeout={timeout!r}): give a number of seconds >= 0")
         self._check_running()
         started = time.monotonic()
         deadline = started + timeout

@@ -19,7 +19,7 @@ import sys
 from typing import Any
 
 from .cli import int_range, setting_type
-from .config import MODES, SETTINGS
+from .config import MODES, SETTINGS, int_in
 from .errors import ConfigError, PaxosEduError, UsageError
 
 DEMO_VALUES = 500
@@ -154,8 +154,9 @@ def run_run(args: argparse.Namespace) -> int:
 
 
 def _ids(text: str) -> list[int]:
+    parse = int_in(0, 65535)
     try:
-        return [int(part) for part in text.replace(",", " ").split()]
+        return [parse(part) for part in text.replace(",", " ").split()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a list of ids like 1,2") from None
 

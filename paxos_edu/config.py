@@ -32,7 +32,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, NamedTuple
 
-from .errors import ConfigError, UsageError
+from .errors import ConfigError, SettingError, UsageError
 from .messages import Group
 from .quorum import quorum_size
 
@@ -40,6 +40,9 @@ MULTICAST_NET = ipaddress.IPv4Network("224.0.0.0/4")
 ROLES: tuple[str, ...] = tuple(group.role for group in Group)
 """Role names as they appear in a config file, in :class:`Group` order."""
 MODES = ("multi", "classic")
+MIN_TIMEOUT = 0.001
+"""Shortest ``timeout`` (1 ms): below it proposers spin on their timers and heartbeats
+outnumber values, with nothing gained."""
 
 
 # ---------------------------------------------------------------- value parsers
@@ -49,9 +52,17 @@ MODES = ("multi", "classic")
 # that reads after the setting's name: "loss 1.5 out of range [0, 1)".
 
 
-def _int_in(lo: int | None, hi: int | None) -> Callable[[Any], int]:
+def _plain(text: str) -> bool:
+    """True for text made of ASCII only and without ``_``: Python's ``int()`` and
+    ``float()`` also read ``١٢`` (Arabic-Indic digits) and ``1_000``, a config file must not."""
+    return text.isascii() and "_" not in text
+
+
+def int_in(lo: int | None, hi: int | None) -> Callable[[Any], int]:
     def parse(value: Any) -> int:
         if isinstance(value, str):
+            if not _plain(value):
+                raise ValueError(f"{value!r} is not an integer (only ASCII digits 0-9)")
             try:
                 number = int(value, 10)
             except ValueError:
@@ -73,6 +84,8 @@ def _float_in(lo: float, hi: float, *, lo_open: bool, hi_open: bool) -> Callable
 
     def parse(value: Any) -> float:
         if isinstance(value, str):
+            if not _plain(value):
+                raise ValueError(f"{value!r} is not a number (only ASCII digits 0-9)")
             try:
                 number = float(value)
             except ValueError:
@@ -92,7 +105,7 @@ def _float_in(lo: float, hi: float, *, lo_open: bool, hi_open: bool) -> Callable
 
 
 def _optional_int(value: Any) -> int | None:
-    return None if value is None else _int_in(None, None)(value)
+    return None if value is None else int_in(None, None)(value)
 
 
 _optional_int.__name__ = "integer"
@@ -152,7 +165,7 @@ def _group_ip(value: Any) -> str:
     return str(address)
 
 
-_port = _int_in(1, 65535)
+_port = int_in(1, 65535)
 
 
 class Setting(NamedTuple):
@@ -170,19 +183,19 @@ SETTINGS: dict[str, Setting] = {
         "probability that a process drops a datagram it receives (loss injection)",
     ),
     "timeout": Setting(
-        _float_in(0.0, 60.0, lo_open=True, hi_open=False),
+        _float_in(MIN_TIMEOUT, 60.0, lo_open=False, hi_open=False),
         0.1,
         "seconds before a proposer or client retries (base of the backoff)",
     ),
     "mode": Setting(
         _mode, "multi", "multi: one phase 1 for all instances; classic: phase 1 per instance"
     ),
-    "batch": Setting(_int_in(1, 10000), 256, "most submissions ordered in one Paxos instance"),
-    "window": Setting(_int_in(1, 10000), 32, "Paxos instances a proposer keeps in flight"),
+    "batch": Setting(int_in(1, 10000), 256, "most submissions ordered in one Paxos instance"),
+    "window": Setting(int_in(1, 10000), 32, "Paxos instances a proposer keeps in flight"),
     "secret": Setting(
         _secret, None, "shared text; datagrams are authenticated with HMAC (rest of line)"
     ),
-    "ttl": Setting(_int_in(0, 255), 0, "multicast TTL; 0 keeps traffic on this host"),
+    "ttl": Setting(int_in(0, 255), 0, "multicast TTL; 0 keeps traffic on this host"),
     "interface": Setting(
         _interface, "127.0.0.1", "IPv4 address of the interface used for multicast"
     ),
@@ -190,10 +203,10 @@ SETTINGS: dict[str, Setting] = {
         _optional_int, None, "seed of the processes' random generators (default: random)"
     ),
     "acceptor_count": Setting(
-        _int_in(1, 64), 3, "number of acceptors; a quorum is a majority of it"
+        int_in(1, 64), 3, "number of acceptors; a quorum is a majority of it"
     ),
     "client_window": Setting(
-        _int_in(1, 1_000_000), 1024, "values a client keeps in flight unacknowledged"
+        int_in(1, 1_000_000), 1024, "values a client keeps in flight unacknowledged"
     ),
 }
 """Every optional setting, by name, in the order :meth:`Config.to_text` writes them."""
@@ -208,26 +221,49 @@ def _role_address(ip: Any, port: Any) -> tuple[str, int]:
     return _group_ip(ip), checked_port
 
 
-# ---------------------------------------------------------------- the config
+# ---------------------------------------------------------------- the settings
 
 
-@dataclass(frozen=True)
-class Config:
-    """A checked configuration: the four multicast groups and the optional settings.
+def check_setting(name: str, value: Any, where: str) -> Any:
+    """``value`` checked (and typed, when given as text) as setting ``name``.
 
-    Build one with :func:`load_config`, :func:`parse_config` or :func:`default_config`;
-    derive variants with :meth:`replace`. Construction validates every field, so a
-    ``Config`` that exists is a valid one.
+    Args:
+        name: a key of :data:`SETTINGS`.
+        value: typed (``0.1``) or text as in a config file or on a command line (``"0.1"``).
+        where: who asks, first in the message: ``"paxos.conf:7"``, ``"Simulation"``, ...
+
+    Raises:
+        SettingError: ``"<where>: <name> <what is wrong>"``, also for an unknown name.
+    """
+    setting = SETTINGS.get(name)
+    if setting is None:
+        raise SettingError(f"{where}: unknown setting {name!r}{_did_you_mean(name)}")
+    try:
+        return setting.parse(value)
+    except (ValueError, TypeError) as exc:
+        raise SettingError(f"{where}: {name} {exc}") from None
+
+
+def check_settings(where: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Every entry of ``values`` checked by :func:`check_setting`, in the same order."""
+    return {name: check_setting(name, value, where) for name, value in values.items()}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """The optional settings of a run, every one checked against :data:`SETTINGS`.
+
+    The one settings object of every entry point: a :class:`Config` *is* a ``Settings``
+    (plus the groups' addresses), the :class:`~paxos_edu.sim.Simulation`, the
+    :class:`~paxos_edu.cluster.Cluster` and the experiments build theirs with
+    :func:`settings_from`, and the role factory (:func:`paxos_edu.roles.make_role`) reads it.
+    So a value refused in a config file is refused, with the same message, everywhere.
 
     Attributes:
-        addresses: ``(ip, port)`` of the multicast group of each role.
-        loss, timeout, mode, batch, window, secret, ttl, interface, seed,
-        acceptor_count, client_window: the settings, see :data:`SETTINGS`.
-        path: file the config was read from (None when built in code); it is not
-            compared: two configs with the same content are equal.
+        loss, timeout, mode, batch, window, secret, ttl, interface, seed, acceptor_count,
+        client_window: see :data:`SETTINGS` (names, ranges, defaults, help).
     """
 
-    addresses: dict[Group, tuple[str, int]]
     loss: float = SETTINGS["loss"].default
     timeout: float = SETTINGS["timeout"].default
     mode: str = SETTINGS["mode"].default
@@ -239,10 +275,59 @@ class Config:
     seed: int | None = SETTINGS["seed"].default
     acceptor_count: int = SETTINGS["acceptor_count"].default
     client_window: int = SETTINGS["client_window"].default
-    path: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
-        where = self.path or "Config"
+        where = self._where()
+        for name in SETTINGS:
+            object.__setattr__(self, name, check_setting(name, getattr(self, name), where))
+
+    def _where(self) -> str:
+        return type(self).__name__
+
+    @property
+    def quorum(self) -> int:
+        """Votes that make a quorum: a majority of :attr:`acceptor_count`."""
+        return quorum_size(self.acceptor_count)
+
+    def settings(self) -> dict[str, Any]:
+        """The settings by name, in :data:`SETTINGS` order."""
+        return {name: getattr(self, name) for name in SETTINGS}
+
+
+def settings_from(where: str = "Settings", /, **values: Any) -> Settings:
+    """A :class:`Settings` with ``values`` (typed or text) and defaults for the rest.
+
+    Raises:
+        SettingError: ``"<where>: <name> <what is wrong>"`` for an unknown name or a bad
+            value, e.g. ``settings_from("Simulation", batch=20000)``.
+    """
+    return Settings(**check_settings(where, values))
+
+
+# ---------------------------------------------------------------- the config
+
+
+@dataclass(frozen=True)
+class Config(Settings):
+    """A checked configuration: the four multicast groups and the optional settings.
+
+    Build one with :func:`load_config`, :func:`parse_config` or :func:`default_config`;
+    derive variants with :meth:`replace`. Construction validates every field, so a
+    ``Config`` that exists is a valid one.
+
+    Attributes:
+        addresses: ``(ip, port)`` of the multicast group of each role.
+        loss, timeout, mode, batch, window, secret, ttl, interface, seed,
+        acceptor_count, client_window: the settings (keyword-only), see :class:`Settings`.
+        path: file the config was read from (None when built in code); it is not
+            compared: two configs with the same content are equal.
+    """
+
+    addresses: dict[Group, tuple[str, int]]
+    path: str | None = field(default=None, compare=False, kw_only=True)
+
+    def __post_init__(self) -> None:
+        where = self._where()
         addresses: dict[Group, tuple[str, int]] = {}
         for key, address in dict(self.addresses).items():
             try:
@@ -256,19 +341,13 @@ class Config:
         if missing:
             raise ConfigError(f"{where}: missing role {', '.join(missing)}")
         object.__setattr__(self, "addresses", {group: addresses[group] for group in Group})
-        for name, setting in SETTINGS.items():
-            try:
-                object.__setattr__(self, name, setting.parse(getattr(self, name)))
-            except ValueError as exc:
-                raise ConfigError(f"{where}: {name} {exc}") from None
+        super().__post_init__()
+
+    def _where(self) -> str:
+        return self.path or "Config"
 
     def __hash__(self) -> int:
         return hash((tuple(self.addresses.items()), *(getattr(self, name) for name in SETTINGS)))
-
-    @property
-    def quorum(self) -> int:
-        """Votes that make a quorum: a majority of :attr:`acceptor_count`."""
-        return quorum_size(self.acceptor_count)
 
     def address(self, group: Group | str) -> tuple[str, int]:
         """``(ip, port)`` of the multicast group of ``group`` (a :class:`Group` or role name)."""
@@ -281,21 +360,12 @@ class Config:
         (``loss="0.1"``). ``addresses`` and ``path`` may be replaced too.
 
         Raises:
-            ConfigError: naming the setting, for an unknown name or a bad value.
+            SettingError: naming the setting, for an unknown name or a bad value.
         """
-        checked: dict[str, Any] = {}
-        for name, value in changes.items():
-            if name in ("addresses", "path"):
-                checked[name] = value
-                continue
-            setting = SETTINGS.get(name)
-            if setting is None:
-                raise ConfigError(f"Config.replace: unknown setting {name!r}{_did_you_mean(name)}")
-            try:
-                checked[name] = setting.parse(value)
-            except ValueError as exc:
-                raise ConfigError(f"Config.replace: {name} {exc}") from None
-        return dataclasses.replace(self, **checked)
+        own = {k: v for k, v in changes.items() if k in ("addresses", "path")}
+        checked = check_settings("Config.replace", {k: v for k, v in changes.items()
+                                                    if k not in own})
+        return dataclasses.replace(self, **checked, **own)
 
     def to_text(self) -> str:
         """The config as file text; :func:`parse_config` reads it back equal.
@@ -364,10 +434,7 @@ def parse_config(text: str, path: str = "<config>") -> Config:
             raise ConfigError(f"{where}: {name} needs a value")
         if name != "secret" and len(rest.split()) != 1:
             raise ConfigError(f"{where}: {name} takes one value, got {rest!r}")
-        try:
-            settings[name] = SETTINGS[name].parse(rest)
-        except ValueError as exc:
-            raise ConfigError(f"{where}: {name} {exc}") from None
+        settings[name] = check_setting(name, rest, where)
     missing = [role for role in ROLES if role not in seen]
     if missing:
         lines = "lines" if len(missing) > 1 else "line"

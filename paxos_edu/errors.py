@@ -40,3 +40,10 @@ class NetworkError(UsageError):
     A :class:`UsageError` for callers that catch those, but a command exits with status 1
     (a runtime failure) for it, 2 being for mistakes in its arguments or config.
     """
+
+
+class SettingError(ConfigError, UsageError):
+    """A setting (``loss``, ``batch``, ...) has an unknown name or a bad value, wherever it
+    was given: a config file line, :meth:`Config.replace`, a :class:`Simulation`, a
+    ``Cluster``, an experiment. It is both a :class:`ConfigError` and a :class:`UsageError`,
+    so callers catching either see it; the message reads ``where: name what is wrong``."""

@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterable, Optional
 import pandas as pd
 
 from .checks import COMPLETENESS, CheckReport
+from .config import settings_from
 from .errors import UsageError
 from .processes import parse_process_name
 from .rounds import format_round
@@ -91,12 +92,6 @@ class SimRun(Run):
         return self.__dict__["_metrics"]
 
 
-def _next_event_time(sim: Simulation) -> Optional[float]:
-    # The simulator has no public peek; its queue is ordered by (time, seq).
-    queue = sim._queue
-    return queue[0][0] if queue else None
-
-
 def _all_delivered(sim: Simulation) -> bool:
     wanted = len(sim.proposed)
     for (role, i), proc in sim.processes.items():
@@ -132,7 +127,7 @@ def simulate(
     sample()
     steps = 0
     while True:
-        due = _next_event_time(sim)
+        due = sim.next_event_time()
         if due is None or due > until:
             break
         sim.step()
@@ -402,10 +397,11 @@ def experiment_params(params: Optional[dict[str, Any]] = None, **overrides: Any)
         )
     if p["backend"] not in ("sim", "real"):
         raise UsageError(f"backend must be 'sim' or 'real', not {p['backend']!r}")
-    if not 0.0 <= p["loss"] < 1.0:
-        raise UsageError(f"loss must be in [0, 1), got {p['loss']}")
-    if p["timeout"] <= 0:
-        raise UsageError(f"timeout must be > 0 s, got {p['timeout']}")
+    # The protocol settings are checked against config.SETTINGS, like a config file
+    # (batch and window None: the protocol's default).
+    given = {"acceptor_count": p["acceptors"], "loss": p["loss"], "timeout": p["timeout"],
+             "mode": p["mode"], "seed": p["seed"], "batch": p["batch"], "window": p["window"]}
+    settings_from("experiment", **{k: v for k, v in given.items() if v is not None})
     return p
 
 

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Optional, Sequence
 
 from .bugs import Bug, parse_bugs
+from .config import Settings, settings_from
 from .effects import Deliver, Effect, Note, Send
 from .errors import UsageError
 from .messages import Group, Kind, Message, Submission, instance_of, round_of
@@ -49,6 +50,14 @@ from .rounds import format_round
 from .timeline import TimeTravel, recorded
 
 _DELIVER, _TICK, _ACTION = 0, 1, 2
+
+
+def _check_time(what: str, value: Any) -> None:
+    """Refuse a virtual time or duration that is not a number >= 0: a negative or NaN
+    ``until`` would end a run at once, and its checks would then cry violation."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise UsageError(f"{what}: time only moves forward, give a number of virtual seconds "
+                         f">= 0, not {value!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,20 +229,14 @@ class Simulation(TimeTravel):
         for name, count in counts.items():
             if not isinstance(count, int) or count < 0:
                 raise UsageError(f"{name} must be a whole number >= 0, got {count!r}")
-        if acceptors < 1:
-            raise UsageError("a simulation needs at least one acceptor")
-        if mode not in ("multi", "classic"):
-            raise UsageError(f"mode must be 'multi' or 'classic', not {mode!r}")
-        if not timeout > 0:
-            raise UsageError(f"timeout must be > 0 seconds, got {timeout!r}")
-        for name, value in (("batch", batch), ("window", window),
-                            ("client_window", client_window)):
-            if not isinstance(value, int) or value < 1:
-                raise UsageError(f"{name} must be a whole number >= 1, got {value!r}")
+        # The protocol settings go through config.SETTINGS, like a config file's lines:
+        # Simulation(batch=20000) is refused exactly as 'batch 20000' is.
+        self.settings: Settings = settings_from(
+            "Simulation", acceptor_count=acceptors, loss=loss, timeout=timeout, mode=mode,
+            batch=batch, window=window, client_window=client_window, seed=seed)
         self.seed = seed
         self.acceptor_count = acceptors
-        self.settings = dict(timeout=timeout, mode=mode, batch=batch, window=window,
-                             client_window=client_window, backoff=backoff)
+        self.backoff = backoff
         try:
             self.bugs = parse_bugs(bugs)
         except ValueError as e:
@@ -276,16 +279,16 @@ class Simulation(TimeTravel):
             # Each start of the same id is a new incarnation, so a restarted proposer
             # never reuses a round of its earlier life (see rounds.py).
             incarnation = self._starts.get((role, id), 0)
-            return Proposer(id, acceptor_count=self.acceptor_count, timeout=s["timeout"],
-                            mode=s["mode"], batch=s["batch"], window=s["window"], rng=rng,
-                            bugs=bugs, backoff=s["backoff"], incarnation=incarnation,
+            return Proposer(id, acceptor_count=self.acceptor_count, timeout=s.timeout,
+                            mode=s.mode, batch=s.batch, window=s.window, rng=rng,
+                            bugs=bugs, backoff=self.backoff, incarnation=incarnation,
                             now=self.now)
         if role == "learner":
-            return Learner(id, acceptor_count=self.acceptor_count, timeout=s["timeout"],
+            return Learner(id, acceptor_count=self.acceptor_count, timeout=s.timeout,
                            rng=rng, bugs=bugs)
         if role == "client":
-            return Client(id, session=rng.getrandbits(32), timeout=s["timeout"],
-                          window=s["client_window"], rng=rng)
+            return Client(id, session=rng.getrandbits(32), timeout=s.timeout,
+                          window=s.client_window, rng=rng)
         raise AssertionError(check_role(role))  # check_role raised for any other role
 
     @staticmethod
@@ -392,7 +395,12 @@ class Simulation(TimeTravel):
 
     @recorded
     def run(self, until: float = 60.0, *, stop_when_complete: bool = True) -> SimResult:
-        """Run to virtual time ``until`` (or until every value is delivered everywhere)."""
+        """Run to virtual time ``until`` (or until every value is delivered everywhere).
+
+        Raises:
+            UsageError: ``until`` is not a number >= 0 (NaN included).
+        """
+        _check_time("run(until=...)", until)
         while self._queue and self._queue[0][0] <= until:
             self._pop_and_run()
             if stop_when_complete and self._complete() and not self._future_actions():
@@ -422,8 +430,7 @@ class Simulation(TimeTravel):
     @recorded
     def advance(self, dt: float) -> None:
         """Let ``dt`` virtual seconds pass, firing timers (and deliveries if not manual)."""
-        if dt < 0:
-            raise UsageError(f"time only moves forward: advance({dt})")
+        _check_time("advance(dt)", dt)
         until = self.now + dt
         while self._queue and self._queue[0][0] <= until:
             self._pop_and_run()

@@ -180,7 +180,7 @@ class Stepper(_Panel):
             description="Advance time", icon="clock-o", tooltip="let dt seconds pass: timers fire"
         )
         self.dt = w.BoundedFloatText(
-            value=float(sim.settings.get("timeout", 0.1)),
+            value=float(sim.settings.timeout),
             min=0.0,
             max=60.0,
             step=0.01,
