@@ -7,10 +7,10 @@ only collect its parameters and draw its result. The scenario helpers
 one lesson and call it; :func:`sweep` calls it over a grid.
 
 A simulation is read back like a real run: :func:`simulate` steps a
-:class:`~paxos_edu.sim.Simulation` one event at a time, notes when each value was
-submitted and delivered (virtual seconds), and returns a :class:`SimRun` -- a
-:class:`~paxos_edu.runlog.Run` with the same tables, checks and metrics, plus the
-simulator's exact trace for the pictures.
+:class:`~paxos_edu.sim.Simulation` one event at a time and returns a :class:`SimRun` -- a
+:class:`~paxos_edu.runlog.Run` whose tables :func:`paxos_edu.trace.simulation_tables`
+builds through the same column definitions as a real run's (virtual seconds), with the
+same checks and metrics, plus the simulator's exact trace for the pictures.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import inspect
 import math
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
 import pandas as pd
@@ -27,20 +26,13 @@ import pandas as pd
 from .checks import COMPLETENESS, CheckReport
 from .config import settings_from
 from .errors import UsageError
-from .processes import parse_process_name
-from .rounds import format_round
-from .runlog import MESSAGE_COLUMNS, Metrics, Run
+from .metrics import Metrics, retries_and_drops_by_role
+from .runlog import Run
 from .sim import SimResult, Simulation
+from .trace import simulation_tables
 
 Progress = Callable[[int, int], None]
 """``progress(done, total)``: values delivered by the slowest live learner, out of all."""
-
-GROUP_OF_KIND = {
-    "SUBMIT": "proposers", "ACK": "clients", "PHASE1A": "acceptors", "PHASE2A": "acceptors",
-    "PHASE1B": "proposers", "NACK": "proposers", "PHASE2B": "learners", "DECISION": "learners",
-    "CATCHUP": "learners", "HEARTBEAT": "learners",
-}  # fmt: skip
-"""The multicast group each kind of message is sent to (see :mod:`paxos_edu.messages`)."""
 
 DEFAULTS: dict[str, Any] = {
     "backend": "real",  # "real": processes over multicast (paxos_edu.cluster); "sim"
@@ -112,26 +104,15 @@ def simulate(
     progress: Optional[Progress] = None,
 ) -> SimRun:
     """Run ``sim`` to ``until`` (virtual s) or until every value is delivered everywhere
-    (but not before ``not_before``, the time of the last scheduled action), recording when
-    each value was submitted and delivered."""
-    submitted: list[float] = []
-    delivered: dict[int, list[float]] = {}
-
-    def sample() -> None:
-        now = sim.now
-        submitted.extend([now] * (len(sim.proposed) - len(submitted)))
-        for lid, subs in sim.delivered.items():
-            times = delivered.setdefault(lid, [])
-            times.extend([now] * (len(subs) - len(times)))
-
-    sample()
+    (but not before ``not_before``, the time of the last scheduled action), and read it
+    back as a :class:`SimRun` (the simulator records when each value was submitted and
+    delivered)."""
     steps = 0
     while True:
         due = sim.next_event_time()
         if due is None or due > until:
             break
         sim.step()
-        sample()
         steps += 1
         if progress is not None and steps % 500 == 0:
             _report(sim, progress)
@@ -139,144 +120,14 @@ def simulate(
             break
     if progress is not None:
         _report(sim, progress)
-    return _sim_run(sim, submitted, delivered)
+    result = sim.result()
+    return SimRun(**simulation_tables(sim, result), result=result, sim=sim)
 
 
 def _report(sim: Simulation, progress: Progress) -> None:
     live = [i for (r, i), p in sim.processes.items() if r == "learner" and p.alive]
     done = min((len(sim.delivered[i]) for i in live), default=0)
     progress(done, len(sim.proposed))
-
-
-def _sim_run(sim: Simulation, submitted: list[float], delivered: dict[int, list[float]]) -> SimRun:
-    result = sim.result()
-    proposed = pd.DataFrame(
-        [(s.client, s.session, s.seq, s.value, t) for s, t in zip(sim.proposed, submitted)],
-        columns=["client", "session", "seq", "value", "time"])  # fmt: skip
-    proposed = proposed.astype(
-        {"client": "int64", "session": "int64", "seq": "int64", "time": "float64"}
-    )
-    rows = [
-        (lid, pos, s.value, s.client, s.session, s.seq, t)
-        for lid, subs in sorted(sim.delivered.items())
-        for pos, (s, t) in enumerate(zip(subs, delivered.get(lid, [])))
-    ]
-    learned = pd.DataFrame(
-        rows, columns=["learner", "position", "value", "client", "session", "seq", "time"]
-    )
-    learned.insert(2, "instance", pd.array([pd.NA] * len(learned), dtype="Int64"))
-    learned = learned.astype(
-        {
-            "learner": "int64",
-            "position": "int64",
-            "client": "Int64",
-            "session": "Int64",
-            "seq": "Int64",
-            "time": "float64",
-        }
-    )
-    notes = pd.DataFrame(
-        [(t, p, *parse_process_name(p), ev, dict(f)) for t, p, ev, f in sim.notes],
-        columns=["time", "process", "role", "id", "note", "fields"])  # fmt: skip
-    procs = []
-    for (role, i), proc in sorted(sim.processes.items()):
-        name = proc.name
-        started = notes[(notes["process"] == name) & (notes["note"] == "start")]["time"]
-        crashed = notes[(notes["process"] == name) & (notes["note"] == "crash")]["time"]
-        procs.append(
-            (
-                name,
-                role,
-                i,
-                pd.NA,
-                "messages",
-                getattr(proc.obj, "session", pd.NA),
-                float(started.iloc[-1]) if len(started) else 0.0,
-                float(crashed.iloc[-1]) if len(crashed) else sim.now,
-                proc.alive,
-            )
-        )
-    processes = pd.DataFrame(
-        procs,
-        columns=["process", "role", "id", "pid", "trace", "session", "started", "ended", "stopped"],
-    )
-    for col in ("pid", "session"):
-        processes[col] = pd.array(processes[col].tolist(), dtype="Int64")
-    learners = sorted(i for r, i in sim.processes if r == "learner")
-    return SimRun(
-        path=Path(f"<simulation seed={sim.seed}>"), proposed=proposed, learned=learned,
-        messages=run_messages(result.trace),
-        counters=pd.DataFrame(columns=["process", "role", "id"]), processes=processes,
-        notes=notes, learners=learners,
-        clients=sorted(i for r, i in sim.processes if r == "client"),
-        live_learners=result.live_learners, has_identities=True, log_paths=[],
-        result=result, sim=sim,
-    )  # fmt: skip
-
-
-def datagram_numbers(rows: Iterable[tuple]) -> list[int]:
-    """Number the datagrams of trace rows ``(event, time, sender, receiver, kind, instance,
-    round)``: the ``sent`` copies of one multicast -- same time, sender, kind, instance and
-    round, each to another receiver -- share a number; every other row has its own. A
-    copy lost on the way is logged right after its send and does not split the multicast.
-    """
-    numbers: list[int] = []
-    n = group = -1
-    current: Optional[tuple] = None
-    heard: set[Any] = set()
-    for event, time_, sender, receiver, kind, instance, rnd in rows:
-        key = (time_, sender, kind, instance, rnd)
-        n += 1
-        if event != "sent":
-            numbers.append(n)
-            current = current if key == current else None
-        elif key == current and receiver not in heard:
-            heard.add(receiver)
-            numbers.append(group)
-        else:
-            group, current, heard = n, key, {receiver}
-            numbers.append(n)
-    return numbers
-
-
-def run_messages(trace: Iterable) -> pd.DataFrame:
-    """A simulator trace as a Run's ``messages`` table: one ``sent`` row per datagram (the
-    copies of one multicast merged), ``received`` / ``dropped`` rows at the receiver."""
-    trace = list(trace)
-    numbers = datagram_numbers(
-        (r.event, r.time, r.sender, r.receiver, r.kind, r.instance, r.rnd) for r in trace
-    )
-    rows = []
-    last = -1
-    for r, number in zip(trace, numbers):
-        if number <= last:
-            continue  # another copy of a datagram already written
-        last = number
-        if r.event == "sent":
-            process, direction = r.sender, "sent"
-        else:
-            process, direction = r.receiver, "received" if r.event == "delivered" else "dropped"
-        role, id = parse_process_name(process)
-        rows.append(
-            (
-                r.time,
-                process,
-                role,
-                id,
-                direction,
-                r.kind,
-                r.instance,
-                r.rnd,
-                None if r.rnd is None else format_round(r.rnd),
-                GROUP_OF_KIND.get(r.kind),
-                0,
-                r.reason or None,
-            )
-        )
-    table = pd.DataFrame(rows, columns=list(MESSAGE_COLUMNS))
-    for col in ("instance", "round"):
-        table[col] = pd.array(pd.to_numeric(table[col]), dtype="Int64")
-    return table.astype({"time": "float64", "id": "int64", "size": "int64"})
 
 
 # ---------------------------------------------------------------------- one experiment
@@ -327,12 +178,13 @@ class ExperimentResult:
 
     @property
     def retries(self) -> int:
-        """Timeouts that fired and re-sent something (see :func:`retries_and_drops_by_role`)."""
+        """Timeouts that fired and re-sent something (see
+        :func:`~paxos_edu.metrics.retries_and_drops_by_role`)."""
         return int(retries_and_drops_by_role(self.retries_and_drops)["retries"].sum())
 
     @property
     def drops(self) -> int:
-        """Datagrams lost (see :func:`retries_and_drops_by_role`)."""
+        """Datagrams lost (see :func:`~paxos_edu.metrics.retries_and_drops_by_role`)."""
         return int(retries_and_drops_by_role(self.retries_and_drops)["drops"].sum())
 
     def row(self) -> dict[str, Any]:
@@ -356,34 +208,6 @@ class ExperimentResult:
             f"{r['completion_time_s']:.3f} s, p50 {r['latency_p50_ms']:.1f} ms, "
             f"{r['retries']} retries, {r['drops']} drops)"
         )
-
-
-def retries_and_drops_by_role(table: pd.DataFrame) -> pd.DataFrame:
-    """Retries and drops per role from ``metrics().retries_and_drops``, each counted once.
-
-    That table lists every source (exit counters, notes, trace), which overlap. Here
-    ``retries`` counts the ``retry`` notes -- timeouts that fired, each re-sending one or
-    more values (client) or instances (proposer) -- and ``drops`` the datagrams dropped,
-    from a process's exit counters (``dropped.<KIND>``) when it wrote them, else (killed,
-    or simulated) from the trace. Index: role; columns: ``retries``, ``drops``.
-    """
-    retries = table[(table["source"] == "notes") & (table["name"] == "retry")]
-    counted = set(table.loc[table["source"] == "counters", "process"])
-    drops = table[
-        ((table["source"] == "counters") & table["name"].str.startswith("dropped."))
-        | (
-            (table["source"] == "trace")
-            & table["name"].str.startswith("dropped:")
-            & ~table["process"].isin(counted)
-        )
-    ]
-    out = pd.DataFrame(
-        {
-            "retries": retries.groupby("role")["count"].sum(),
-            "drops": drops.groupby("role")["count"].sum(),
-        }
-    )
-    return out.fillna(0).astype("int64").rename_axis("role")
 
 
 def experiment_params(params: Optional[dict[str, Any]] = None, **overrides: Any) -> dict[str, Any]:
@@ -651,7 +475,6 @@ def compare_2b_routes(acceptors: int = 3, proposers: int = 1, learners: int = 2)
 
 __all__ = [
     "DEFAULTS", "ExperimentResult", "SimRun", "backoff_switchable", "client_values",
-    "compare_2b_routes", "datagram_numbers", "duel_summary", "experiment_params",
-    "late_learner", "real_backend", "retries_and_drops_by_role", "run_catchup", "run_duel",
-    "run_experiment", "run_failures", "run_messages", "simulate", "sweep",
+    "compare_2b_routes", "duel_summary", "experiment_params", "late_learner", "real_backend",
+    "run_catchup", "run_duel", "run_experiment", "run_failures", "simulate", "sweep",
 ]  # fmt: skip

@@ -40,23 +40,14 @@ import pandas as pd
 from .checks import CheckReport, check_sequences, check_values
 from .errors import UsageError
 from .messages import Submission
-from .rounds import ROUND_STRIDE
+from .metrics import Metrics, run_metrics
+from .processes import ROLES
+from .trace import LEARNED, MESSAGES, NOTES, PROCESSES, PROPOSED, round_labels, table
 
-_JSONL = re.compile(r"(client|proposer|acceptor|learner)(\d+)\.jsonl")
+_JSONL = re.compile(rf"({'|'.join(ROLES)})(\d+)\.jsonl")
 _COURSE = re.compile(r"(prop|learn)(\d+)")
 _BASE = ("t", "role", "id", "event")
 _MESSAGE_EVENTS = frozenset({"sent", "received", "dropped"})
-_DROPS = re.compile(r"retr|drop|decode|auth|loss|timeout|backoff|duplicate|resen", re.I)
-"""Counter and note names that :meth:`Run.metrics` reports as retries and drops."""
-
-PROPOSED_COLUMNS = ("client", "session", "seq", "value", "time")
-LEARNED_COLUMNS = ("learner", "position", "instance", "value", "client", "session", "seq", "time")
-MESSAGE_COLUMNS = (
-    "time", "process", "role", "id", "direction", "kind", "instance", "round", "round_label",
-    "group", "size", "reason",
-)  # fmt: skip
-
-
 # ---------------------------------------------------------------------- reading files
 
 
@@ -320,20 +311,8 @@ def _proposed_table(logs: dict[tuple[str, int], _Log], props: dict[int, Path]) -
                 "value": values,
                 "time": np.full(n, np.nan),
             }
-        parts.append(pd.DataFrame(cols, columns=list(PROPOSED_COLUMNS)))
-    return _concat(parts, _empty_proposed())
-
-
-def _empty_proposed() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "client": pd.Series(dtype="int64"),
-            "session": pd.Series(dtype="int64"),
-            "seq": pd.Series(dtype="int64"),
-            "value": pd.Series(dtype="str"),
-            "time": pd.Series(dtype="float64"),
-        }
-    )
+        parts.append(table(PROPOSED, cols))
+    return _concat(parts, table(PROPOSED))
 
 
 def _learned_table(logs: dict[tuple[str, int], _Log], learns: dict[int, Path]) -> pd.DataFrame:
@@ -363,20 +342,8 @@ def _learned_table(logs: dict[tuple[str, int], _Log], learns: dict[int, Path]) -
             cols = {"position": np.arange(n, dtype=np.int64), "instance": na, "value": values,
                     "client": na, "session": na, "seq": na, "time": np.full(n, np.nan)}  # fmt: skip
         cols["learner"] = np.full(len(cols["value"]), lid, dtype=np.int64)
-        parts.append(pd.DataFrame(cols, columns=list(LEARNED_COLUMNS)))
-    empty = pd.DataFrame(
-        {
-            "learner": pd.Series(dtype="int64"),
-            "position": pd.Series(dtype="int64"),
-            "instance": pd.Series(dtype="Int64"),
-            "value": pd.Series(dtype="str"),
-            "client": pd.Series(dtype="Int64"),
-            "session": pd.Series(dtype="Int64"),
-            "seq": pd.Series(dtype="Int64"),
-            "time": pd.Series(dtype="float64"),
-        }
-    )
-    return _concat(parts, empty)
+        parts.append(table(LEARNED, cols))
+    return _concat(parts, table(LEARNED))
 
 
 def _concat(parts: list[pd.DataFrame], empty: pd.DataFrame) -> pd.DataFrame:
@@ -404,13 +371,10 @@ def _messages_table(logs: Iterable[_Log]) -> pd.DataFrame:
         cols["id"] = np.full(len(records), log.id, dtype=np.int64)
         parts.append(pd.DataFrame(cols))
     if not parts:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in MESSAGE_COLUMNS})
-    table = pd.concat(parts, ignore_index=True).sort_values("time", kind="stable")
-    rnd = table["round"]
-    # counter.owner, as rounds.format_round (the incarnation bits are left out)
-    label = (rnd // ROUND_STRIDE).astype("str") + "." + (rnd % (1 << 16)).astype("str")
-    table["round_label"] = label.where(rnd != 0, "-").where(rnd.notna(), None)
-    return table[list(MESSAGE_COLUMNS)].reset_index(drop=True)
+        return table(MESSAGES)
+    messages = pd.concat(parts, ignore_index=True).sort_values("time", kind="stable")
+    messages["round_label"] = round_labels(messages["round"])
+    return table(MESSAGES, messages.reset_index(drop=True))
 
 
 def _counters_table(logs: Iterable[_Log]) -> pd.DataFrame:
@@ -445,14 +409,11 @@ def _processes_table(logs: Iterable[_Log]) -> pd.DataFrame:
                 "stopped": log.stop is not None,
             }
         )
-    columns = ["process", "role", "id", "pid", "trace", "session", "started", "ended", "stopped"]
-    table = pd.DataFrame(rows, columns=columns)
-    for col in ("pid", "session"):
-        try:
-            table[col] = pd.array(table[col].tolist(), dtype="Int64")
-        except (TypeError, ValueError):
-            pass  # the runtime wrote something else there: keep it as written
-    return table
+    processes = pd.DataFrame(rows, columns=list(PROCESSES))
+    try:
+        return table(PROCESSES, processes)
+    except (TypeError, ValueError):
+        return processes  # the runtime wrote something else (pid, session): keep it as written
 
 
 def _notes_table(logs: Iterable[_Log]) -> pd.DataFrame:
@@ -462,8 +423,7 @@ def _notes_table(logs: Iterable[_Log]) -> pd.DataFrame:
         for log in logs
         for r in log.group("note")
     ]  # fmt: skip
-    table = pd.DataFrame(rows, columns=["time", "process", "role", "id", "note", "fields"])
-    return table.sort_values("time", kind="stable", ignore_index=True)
+    return table(NOTES, rows).sort_values("time", kind="stable", ignore_index=True)
 
 
 # ---------------------------------------------------------------------- loading
@@ -647,7 +607,7 @@ class Run:
             bin_s: width of the throughput bins in seconds (default: a round width that
                 gives about 50 bins over the run).
         """
-        return _metrics(self, bin_s)
+        return run_metrics(self, bin_s)
 
     def __repr__(self) -> str:
         sizes = self.learned.groupby("learner").size()
@@ -665,158 +625,3 @@ def _submissions(rows: pd.DataFrame, *, named: bool = True) -> list[Any]:
     to build and equal to the Submissions they stand for)."""
     columns = [rows[c].tolist() for c in ("client", "session", "seq", "value")]
     return list(map(Submission, *columns)) if named else list(zip(*columns, strict=True))
-
-
-# ---------------------------------------------------------------------- metrics
-
-
-@dataclass(eq=False)
-class Metrics:
-    """Performance of one run.
-
-    Attributes:
-        latency: per delivered value per learner (needs identities and times):
-            ``learner``, ``position``, ``client``, ``session``, ``seq``, ``submitted``,
-            ``learned`` (wall-clock s), ``latency`` (s).
-        throughput: values learned per time bin per learner, zero bins included:
-            ``learner``, ``time`` (bin start, s since the run's first event), ``values``,
-            ``values_per_s``.
-        messages_per_value: ``kind``, ``messages`` (datagrams sent), ``per_value``
-            (messages / distinct values learned), ``source`` (``"trace"`` from the messages
-            table, else ``"counters"`` from a ``sent`` dict in the exit counters).
-        retries_and_drops: ``process``, ``role``, ``id``, ``source`` (``counters``,
-            ``notes`` or ``trace``), ``name``, ``count``: exit counters and note names
-            that mention retries, drops, decode/auth errors, loss, timeouts or backoff,
-            and dropped messages by reason.
-        summary: ``values`` (distinct values learned), ``learners``, ``duration_s`` (first
-            submission or delivery to last delivery), ``values_per_s``,
-            ``latency_p50_ms``, ``latency_p99_ms``, ``latency_max_ms`` (NaN when unknown).
-    """
-
-    latency: pd.DataFrame
-    throughput: pd.DataFrame
-    messages_per_value: pd.DataFrame
-    retries_and_drops: pd.DataFrame
-    summary: dict[str, float]
-
-    def __repr__(self) -> str:
-        s = self.summary
-        return "\n".join(
-            [
-                "Metrics",
-                f"  values learned   {s['values']} by {s['learners']} learners",
-                f"  duration         {s['duration_s']:.3f} s",
-                f"  throughput       {s['values_per_s']:.0f} values/s",
-                f"  latency          p50 {s['latency_p50_ms']:.2f} ms, "
-                f"p99 {s['latency_p99_ms']:.2f} ms, max {s['latency_max_ms']:.2f} ms",
-                f"  tables           latency ({len(self.latency)} rows), throughput "
-                f"({len(self.throughput)}), messages_per_value ({len(self.messages_per_value)}),"
-                f" retries_and_drops ({len(self.retries_and_drops)})",
-            ]
-        )
-
-
-def _nice_bin(duration: float, bins: int = 50) -> float:
-    """A 1-2-5 round width giving about ``bins`` bins over ``duration`` seconds."""
-    if not duration > 0:
-        return 1.0
-    raw = duration / bins
-    exp = math.floor(math.log10(raw))
-    for step in (1, 2, 5, 10):
-        if raw <= step * 10**exp:
-            return max(step * 10**exp, 1e-3)
-    return 10 ** (exp + 1)  # pragma: no cover
-
-
-def _distinct_values(run: Run) -> int:
-    if run.has_identities:
-        return len(run.learned.drop_duplicates(["client", "session", "seq"]))
-    sizes = run.learned.groupby("learner").size()
-    return int(sizes.max()) if len(sizes) else 0
-
-
-def _metrics(run: Run, bin_s: float | None) -> Metrics:
-    learned = run.learned[run.learned["time"].notna()]
-    proposed = run.proposed[run.proposed["time"].notna()]
-    keys = ["client", "session", "seq"]
-    sub = proposed[keys + ["time"]].drop_duplicates(keys).astype({k: "Int64" for k in keys})
-    latency = learned[["learner", "position", *keys, "time"]].merge(
-        sub.rename(columns={"time": "submitted"}), on=keys, how="inner"
-    )
-    latency = latency.rename(columns={"time": "learned"})
-    latency["latency"] = latency["learned"] - latency["submitted"]
-    latency = latency.sort_values(["learner", "position"], ignore_index=True)
-
-    start = np.nanmin([proposed["time"].min(), learned["time"].min(), np.inf])
-    end = learned["time"].max() if len(learned) else math.nan
-    duration = float(end - start) if len(learned) else math.nan
-    width = bin_s if bin_s is not None else _nice_bin(duration)
-    if width <= 0:
-        raise UsageError(f"throughput bin width must be > 0 s, got {width}")
-    bins = np.floor((learned["time"].to_numpy() - start) / width).astype(np.int64)
-    counts = pd.Series(bins).groupby([learned["learner"].to_numpy(), bins]).size()
-    if len(counts):
-        grid = pd.MultiIndex.from_product(
-            [sorted(learned["learner"].unique()), range(int(bins.max()) + 1)],
-            names=["learner", "bin"],
-        )
-        counts = counts.reindex(grid, fill_value=0)
-    throughput = pd.DataFrame(
-        {
-            "learner": counts.index.get_level_values(0).astype("int64"),
-            "time": counts.index.get_level_values(1).to_numpy(dtype=float) * width,
-            "values": counts.to_numpy(dtype=np.int64),
-        }
-    )
-    throughput["values_per_s"] = throughput["values"] / width
-
-    values = _distinct_values(run)
-    messages_per_value = _messages_per_value(run, values)
-    lat = latency["latency"].to_numpy()
-    summary = {
-        "values": values,
-        "learners": len(run.learners),
-        "duration_s": duration,
-        "values_per_s": values / duration if duration > 0 else math.nan,
-        "latency_p50_ms": float(np.percentile(lat, 50) * 1e3) if len(lat) else math.nan,
-        "latency_p99_ms": float(np.percentile(lat, 99) * 1e3) if len(lat) else math.nan,
-        "latency_max_ms": float(lat.max() * 1e3) if len(lat) else math.nan,
-    }
-    return Metrics(latency, throughput, messages_per_value, _retries_and_drops(run), summary)
-
-
-def _messages_per_value(run: Run, values: int) -> pd.DataFrame:
-    if run.traced:
-        sent = run.messages[run.messages["direction"] == "sent"]
-        counts = sent.groupby("kind").size()
-        source = "trace"
-    else:
-        columns = [c for c in run.counters.columns if c.startswith("sent.")]
-        counts = run.counters[columns].sum(numeric_only=True) if columns else pd.Series()
-        counts.index = [c[len("sent.") :] for c in counts.index]
-        source = "counters"
-    table = pd.DataFrame({"kind": list(counts.index), "messages": counts.to_numpy(dtype=np.int64)})
-    table["per_value"] = table["messages"] / values if values else math.nan
-    table["source"] = source
-    return table.sort_values("messages", ascending=False, ignore_index=True)
-
-
-def _retries_and_drops(run: Run) -> pd.DataFrame:
-    rows = []
-    for _, row in run.counters.iterrows():
-        for name, count in row.items():
-            if name in ("process", "role", "id") or not _DROPS.search(str(name)):
-                continue
-            if isinstance(count, (int, float, np.number)) and not pd.isna(count):
-                rows.append((row["process"], row["role"], row["id"], "counters", name, count))
-    notes = run.notes[run.notes["note"].astype(str).str.contains(_DROPS)]
-    by_note = notes.groupby(["process", "role", "id", "note"]).size()
-    for (process, role, pid, note), n in by_note.items():
-        rows.append((process, role, pid, "notes", note, n))
-    if run.traced:
-        dropped = run.messages[run.messages["direction"] == "dropped"].fillna({"reason": "?"})
-        for (process, role, pid, reason), n in (
-            dropped.groupby(["process", "role", "id", "reason"]).size().items()
-        ):
-            rows.append((process, role, pid, "trace", f"dropped:{reason}", n))
-    return pd.DataFrame(rows, columns=["process", "role", "id", "source", "name", "count"])

@@ -9,9 +9,8 @@ import pytest
 
 from paxos_edu import experiments
 from paxos_edu.errors import UsageError
-from paxos_edu.rounds import make_round
-from paxos_edu.runlog import MESSAGE_COLUMNS, Run
-from paxos_edu.sim import Simulation, TraceRecord
+from paxos_edu.runlog import Run
+from paxos_edu.sim import Simulation
 
 
 def sim_params(**kw):
@@ -60,36 +59,6 @@ def test_simulate_records_submission_and_delivery_times_in_virtual_seconds():
     assert run.trace is sim.trace or len(run.trace) == len(sim.trace)
 
 
-def test_run_messages_has_one_send_per_multicast():
-    sim = Simulation(seed=1, proposers=1, learners=1, clients=1)
-    sim.submit(1, ["a"])
-    res = sim.run(5)
-    table = experiments.run_messages(res.trace)
-    assert list(table.columns) == list(MESSAGE_COLUMNS)
-    sent = table[table["direction"] == "sent"]
-    assert (sent["kind"] == "PHASE1A").sum() == 1  # one prepare to the whole group
-    assert (sent["kind"] == "PHASE2B").sum() == 3  # one accepted per acceptor
-    received = table[(table["direction"] == "received") & (table["kind"] == "PHASE2B")]
-    assert set(received["process"]) == {"proposer1", "learner1"}
-    assert set(table.loc[table["kind"] == "PHASE2B", "group"]) == {"learners"}
-
-
-def test_a_copy_lost_on_the_way_does_not_split_its_multicast():
-    rnd = make_round(1, 1)
-    trace = [
-        TraceRecord(0.1, "sent", "proposer1", "acceptor1", "PHASE1A", 0, rnd, 1),
-        TraceRecord(0.1, "dropped", "proposer1", "acceptor1", "PHASE1A", 0, rnd, 1, "loss"),
-        TraceRecord(0.1, "sent", "proposer1", "acceptor2", "PHASE1A", 0, rnd, 2),
-        TraceRecord(0.1, "sent", "proposer1", "acceptor3", "PHASE1A", 0, rnd, 3),
-        TraceRecord(0.1, "sent", "proposer1", "acceptor1", "PHASE1A", 0, rnd, 4),  # a resend
-    ]
-    rows = [(r.event, r.time, r.sender, r.receiver, r.kind, r.instance, r.rnd) for r in trace]
-    assert experiments.datagram_numbers(rows) == [0, 1, 0, 0, 4]
-    table = experiments.run_messages(trace)
-    assert table["direction"].tolist() == ["sent", "dropped", "sent"]
-    assert table["process"].tolist() == ["proposer1", "acceptor1", "proposer1"]
-
-
 def test_a_majority_of_acceptors_down_stops_learning_but_not_safety():
     result = experiments.run_failures(sim_params(until=1.0), acceptors_up=1)
     assert result.safe and not result.complete
@@ -129,24 +98,6 @@ def test_sweep_runs_every_cell_of_the_grid():
     assert len(df) == 4
     assert set(zip(df["loss"], df["timeout"])) == {(0.0, 0.05), (0.0, 0.2), (0.2, 0.05), (0.2, 0.2)}
     assert df["complete"].all()
-
-
-def test_retries_and_drops_are_counted_once_across_overlapping_sources():
-    table = pd.DataFrame([
-        ("client1", "client", 1, "counters", "dropped.ACK", 2),
-        ("client1", "client", 1, "counters", "retries", 10),  # values re-sent, not timeouts
-        ("client1", "client", 1, "counters", "notes.retry", 1),
-        ("client1", "client", 1, "notes", "retry", 1),
-        ("client1", "client", 1, "trace", "dropped:loss", 2),  # the same drops again
-        ("learner1", "learner", 1, "trace", "dropped:loss", 5),
-    ], columns=["process", "role", "id", "source", "name", "count"])  # fmt: skip
-    counts = experiments.retries_and_drops_by_role(table)
-    assert counts.to_dict("index") == {
-        "client": {"retries": 1, "drops": 2},
-        "learner": {"retries": 0, "drops": 5},
-    }  # no counters
-    only_trace = experiments.retries_and_drops_by_role(table[table["source"] != "counters"])
-    assert only_trace["drops"].to_dict() == {"client": 2, "learner": 5}
 
 
 def test_compare_2b_routes_counts_one_more_datagram_and_delay_via_the_proposer():

@@ -1,63 +1,20 @@
-"""Run directories read back into pandas: tables, damage handling, checks, metrics."""
+"""Run directories read back into pandas: tables, damage handling, checks."""
 
 from __future__ import annotations
 
 import json
-import time
-from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
+from run_helper import clock_from, course_dir, subs, write_run
 
 from paxos_edu.checks import COMPLETENESS, INTEGRITY, ORDER, VALIDITY
 from paxos_edu.errors import UsageError
 from paxos_edu.eventlog import EventLog
 from paxos_edu.messages import Group, Kind, Phase1A, Phase2B, Submission
 from paxos_edu.rounds import make_round
-from paxos_edu.runlog import LEARNED_COLUMNS, MESSAGE_COLUMNS, PROPOSED_COLUMNS, load_run
-
-
-def subs(n: int, client: int = 1, session: int = 7) -> list[Submission]:
-    return [Submission(client, session, seq, f'v{client}.{seq} "q" é') for seq in range(n)]
-
-
-def clock_from(times):
-    it = iter(times)
-    return lambda: next(it)
-
-
-def write_run(
-    run: Path,
-    proposed: list[Submission],
-    learned: dict[int, list[Submission]],
-    *,
-    crashed: tuple[int, ...] = (),
-    submit_times: dict[int, list[float]] | None = None,
-    deliver_times: dict[int, list[float]] | None = None,
-) -> Path:
-    """A run directory as real processes would leave it (learners in ``crashed`` never
-    write ``stop``). Times: start, one per value, stop (when given)."""
-    for cid in sorted({s.client for s in proposed}):
-        mine = [s for s in proposed if s.client == cid]
-        times = (submit_times or {}).get(cid)
-        clock = clock_from([times[0] - 1, *times, times[-1] + 1]) if times else time.time
-        with EventLog(run, "client", cid, clock=clock) as log:
-            log.start(session=mine[0].session)
-            for sub in mine:
-                log.submitted(sub)
-            log.stop()
-    for lid, seq in learned.items():
-        times = (deliver_times or {}).get(lid)
-        clock = clock_from([times[0] - 1, *times, times[-1] + 1]) if times else time.time
-        log = EventLog(run, "learner", lid, clock=clock)
-        log.start()
-        for pos, sub in enumerate(seq):
-            log.delivered(sub, instance=pos // 2, position=pos)
-        if lid not in crashed:
-            log.stop()
-        log.close()
-    return run
+from paxos_edu.runlog import load_run
+from paxos_edu.trace import LEARNED, MESSAGES, PROPOSED
 
 
 def failing(report) -> list[str]:
@@ -73,8 +30,8 @@ def test_load_run_builds_proposed_and_learned_tables_from_the_logs(tmp_path):
     order = [proposed[0], proposed[3], proposed[1], proposed[4], proposed[2]]
     run = load_run(write_run(tmp_path, proposed, {1: order, 2: order[:2]}, crashed=(2,)))
     assert run.has_identities and run.clients == [1, 2] and run.learners == [1, 2]
-    assert list(run.proposed.columns) == list(PROPOSED_COLUMNS)
-    assert list(run.learned.columns) == list(LEARNED_COLUMNS)
+    assert list(run.proposed.columns) == list(PROPOSED)
+    assert list(run.learned.columns) == list(LEARNED)
     assert list(run.proposed.itertuples(index=False, name=None))[3][:4] == (
         2,
         9,
@@ -132,7 +89,7 @@ def test_messages_table_holds_every_datagram_at_trace_level_messages(tmp_path):
     with EventLog(tmp_path, "learner", 1, trace="values") as log:
         log.message("sent", Kind.CATCHUP, Group.LEARNERS, 12)  # not traced: no row
     run = load_run(tmp_path)
-    assert run.traced and list(run.messages.columns) == list(MESSAGE_COLUMNS)
+    assert run.traced and list(run.messages.columns) == list(MESSAGES)
     rows = run.messages[
         ["process", "direction", "kind", "instance", "round_label", "group", "size"]
     ]
@@ -147,18 +104,10 @@ def test_messages_table_holds_every_datagram_at_trace_level_messages(tmp_path):
 def test_messages_table_is_empty_without_trace(tmp_path):
     run = load_run(write_run(tmp_path, subs(2), {1: subs(2)}))
     assert not run.traced and run.messages.empty
-    assert list(run.messages.columns) == list(MESSAGE_COLUMNS)
+    assert list(run.messages.columns) == list(MESSAGES)
 
 
 # ---------------------------------------------------------------------- course-only runs
-
-
-def course_dir(tmp_path: Path, props: dict[int, str], learns: dict[int, str]) -> Path:
-    for cid, text in props.items():
-        (tmp_path / f"prop{cid}").write_text(text, encoding="utf-8")
-    for lid, text in learns.items():
-        (tmp_path / f"learn{lid}").write_text(text, encoding="utf-8")
-    return tmp_path
 
 
 def test_course_only_directory_loads_with_values_and_line_numbers(tmp_path):
@@ -309,71 +258,6 @@ def test_fast_and_generic_parsers_build_the_same_tables(tmp_path):
         a, b = getattr(fast, table), getattr(slow, table)
         pd.testing.assert_frame_equal(a.drop(columns="time"), b.drop(columns="time"))
         assert a["time"].notna().all() and b["time"].notna().all()
-
-
-# ---------------------------------------------------------------------- metrics
-
-
-def test_metrics_latency_is_learning_time_minus_submission_time(tmp_path):
-    proposed = subs(2) + subs(1, client=2)
-    submit = {1: [100.0, 101.0], 2: [100.5]}
-    order = [proposed[0], proposed[2], proposed[1]]
-    deliver = {1: [100.25, 100.75, 101.5], 2: [100.5, 101.0, 102.0]}
-    run = load_run(
-        write_run(tmp_path, proposed, {1: order, 2: order}, submit_times=submit,
-                  deliver_times=deliver)
-    )  # fmt: skip
-    m = run.metrics(bin_s=0.5)
-    lat = m.latency.set_index(["learner", "position"])["latency"]
-    assert lat.to_dict() == {
-        (1, 0): 0.25, (1, 1): 0.25, (1, 2): 0.5, (2, 0): 0.5, (2, 1): 0.5, (2, 2): 1.0,
-    }  # fmt: skip
-    assert m.summary["values"] == 3 and m.summary["learners"] == 2
-    assert m.summary["duration_s"] == pytest.approx(2.0)  # 100.0 -> 102.0
-    assert m.summary["latency_p50_ms"] == pytest.approx(500.0)
-    assert m.summary["latency_max_ms"] == pytest.approx(1000.0)
-    tp = m.throughput[m.throughput["learner"] == 1]
-    # One time grid for all learners: learner 2's last value (102.0) is in bin 2.0.
-    assert tp["time"].tolist() == [0.0, 0.5, 1.0, 1.5, 2.0]
-    assert tp["values"].tolist() == [1, 1, 0, 1, 0]
-    assert (tp["values_per_s"] == tp["values"] / 0.5).all()
-    assert "values learned   3" in repr(m)
-
-
-def test_metrics_count_messages_per_value_and_drops_from_counters(tmp_path):
-    write_run(tmp_path, subs(4), {1: subs(4)})
-    with EventLog(tmp_path, "proposer", 1) as log:
-        log.note("retry", {"instances": 2})
-        log.counters({"sent": {"PHASE2A": 8, "PHASE1A": 2}, "retries": 2, "decode_errors": 1})
-    m = load_run(tmp_path).metrics()
-    mpv = m.messages_per_value.set_index("kind")
-    assert mpv.loc["PHASE2A", "messages"] == 8 and mpv.loc["PHASE2A", "per_value"] == 2.0
-    assert set(mpv["source"]) == {"counters"}
-    drops = {(r.source, r.name): r.count for r in m.retries_and_drops.itertuples()}
-    assert drops == {("counters", "retries"): 2, ("counters", "decode_errors"): 1,
-                     ("notes", "retry"): 1}  # fmt: skip
-
-
-def test_metrics_count_messages_per_value_from_the_trace(tmp_path):
-    write_run(tmp_path, subs(2), {1: subs(2)})
-    with EventLog(tmp_path, "proposer", 1, trace="messages") as log:
-        for instance in range(2):
-            log.message("sent", Phase1A(rnd=1, instance=instance, onward=False), Group.ACCEPTORS, 9)
-        log.message("dropped", Kind.PHASE1B, Group.PROPOSERS, 9, reason="loss")
-    m = load_run(tmp_path).metrics()
-    assert m.messages_per_value[["kind", "messages", "per_value", "source"]].values.tolist() == [
-        ["PHASE1A", 2, 1.0, "trace"]
-    ]
-    drops = m.retries_and_drops
-    assert drops[["process", "source", "name", "count"]].values.tolist() == [
-        ["proposer1", "trace", "dropped:loss", 1]
-    ]
-
-
-def test_metrics_of_a_course_only_run_have_no_latency(tmp_path):
-    m = load_run(course_dir(tmp_path, {1: "a\n"}, {1: "a\n"})).metrics()
-    assert m.latency.empty and m.throughput.empty and np.isnan(m.summary["latency_p50_ms"])
-    assert m.summary["values"] == 1
 
 
 def test_a_large_run_loads_and_checks(tmp_path):

@@ -11,10 +11,10 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.patches import FancyArrowPatch  # noqa: E402
+from run_helper import REAL  # noqa: E402
 
 from paxos_edu import experiments, explore, viz  # noqa: E402
 from paxos_edu.errors import UsageError  # noqa: E402
-from paxos_edu.rounds import make_round  # noqa: E402
 from paxos_edu.sim import Simulation  # noqa: E402
 
 
@@ -47,96 +47,7 @@ def legend_labels(ax):
     return [t.get_text() for t in legend.get_texts()] if legend else []
 
 
-def run_messages(rows):
-    """A Run.messages-like table from rows of
-    (time, process, direction, kind, instance, round, group[, reason])."""
-    recs = []
-    for row in rows:
-        t, proc, direction, kind, inst, rnd, group, *reason = row
-        role = proc.rstrip("0123456789")
-        recs.append(
-            dict(
-                time=t,
-                process=proc,
-                role=role,
-                id=int(proc[len(role) :]),
-                direction=direction,
-                kind=kind,
-                instance=inst,
-                round=rnd,
-                group=group,
-                size=40,
-                reason=reason[0] if reason else None,
-            )
-        )
-    df = pd.DataFrame(recs)
-    df["instance"] = df["instance"].astype("Int64")
-    df["round"] = df["round"].astype("Int64")
-    return df
-
-
-R = make_round(1, 1)
-REAL = run_messages([
-    (0.000, "proposer1", "sent", "PHASE1A", 0, R, "acceptors"),
-    (0.001, "acceptor1", "received", "PHASE1A", 0, R, "acceptors"),
-    (0.001, "acceptor2", "received", "PHASE1A", 0, R, "acceptors"),
-    (0.001, "acceptor3", "dropped", "PHASE1A", None, None, "acceptors", "loss"),
-    (0.002, "acceptor1", "sent", "PHASE1B", 0, R, "proposers"),
-    (0.002, "acceptor2", "sent", "PHASE1B", 0, R, "proposers"),
-    (0.003, "proposer1", "received", "PHASE1B", 0, R, "proposers"),
-    (0.003, "proposer1", "received", "PHASE1B", 0, R, "proposers"),
-    (0.500, "learner1", "received", "PHASE2B", 0, R, "learners"),  # nobody logged the send
-])  # fmt: skip
-
-
-# ---------------------------------------------------------------------- message_frame
-
-
-def test_message_frame_from_a_sim_trace_is_exact(small_run):
-    frame = viz.message_frame(small_run)
-    assert set(frame["event"]) == {"sent", "delivered"}
-    assert frame["exact"].all()
-    sent = frame[frame["event"] == "sent"].set_index("msg_id")
-    for row in frame[frame["event"] == "delivered"].itertuples():
-        assert sent.loc[row.msg_id, "receiver"] == row.receiver
-        assert sent.loc[row.msg_id, "sender"] == row.sender
-
-
-def test_message_frame_pairs_a_real_runs_receipts_with_its_sends():
-    frame = viz.message_frame(REAL)
-    receipts = frame[frame["event"] != "sent"].set_index("receiver")
-    assert receipts.loc["acceptor1", "sender"] == "proposer1"
-    assert bool(receipts.loc["acceptor1", "exact"])
-    drop = receipts.loc["acceptor3"]
-    assert drop["event"] == "dropped" and drop["sender"] == "proposer1"
-    assert drop["instance"] == 0 and drop["round"] == R  # filled in from the send
-    promises = frame[(frame["event"] == "delivered") & (frame["kind"] == "PHASE1B")]
-    assert list(promises["sender"]) == ["acceptor1", "acceptor2"]  # first in, first out
-    assert not promises["exact"].any()  # two acceptors could have sent each
-    orphan = frame[frame["receiver"] == "learner1"].iloc[0]
-    assert pd.isna(orphan["msg_id"]) and pd.isna(orphan["sender"])
-
-
-def test_pairing_prefers_a_retransmission_to_an_old_lost_send():
-    frame = viz.message_frame(
-        run_messages(
-            [
-                (0.0, "proposer1", "sent", "PHASE2A", 4, R, "acceptors"),
-                (0.2, "proposer1", "sent", "PHASE2A", 4, R, "acceptors"),
-                (0.201, "acceptor1", "received", "PHASE2A", 4, R, "acceptors"),
-            ]
-        )
-    )
-    receipt = frame[frame["event"] == "delivered"].iloc[0]
-    resend = frame[frame["event"] == "sent"].iloc[1]
-    assert receipt["msg_id"] == resend["msg_id"]
-
-
-def test_message_frame_of_run_messages_converted_from_a_sim_matches_its_events(lossy):
-    frame = viz.message_frame(lossy.run.messages)
-    exact = viz.message_frame(lossy.run)  # a SimRun carries its exact trace
-    assert (frame["event"] == "dropped").sum() == (exact["event"] == "dropped").sum() > 0
-    assert frame.loc[frame["event"] != "sent", "msg_id"].notna().all()
+# ---------------------------------------------------------------------- sequence diagram
 
 
 def test_sequence_diagram_of_an_explored_schedule():
@@ -148,26 +59,6 @@ def test_sequence_diagram_of_an_explored_schedule():
     copies = [r for r in trace if r.event == "sent" and r.sender != r.receiver]
     assert len(arrows(ax)) == len(copies)  # delivered, dropped or still in flight
     assert "dropped" in legend_labels(ax)
-
-
-def test_message_frame_rejects_what_it_cannot_read():
-    with pytest.raises(UsageError):
-        viz.message_frame(pd.DataFrame({"x": [1]}))
-    with pytest.raises(UsageError):
-        viz.message_frame(42)
-
-
-def test_filter_messages_by_kind_short_name_and_instance(small_run):
-    frame = viz.message_frame(small_run)
-    only = viz.filter_messages(frame, kinds=["1a", "2B"], instances=[0])
-    assert set(only["kind"]) == {"PHASE1A", "PHASE2B"}
-    assert (only["instance"] == 0).all()
-    assert "HEARTBEAT" not in set(viz.filter_messages(frame)["kind"])
-    with pytest.raises(UsageError):
-        viz.filter_messages(frame, kinds=["3C"])
-
-
-# ---------------------------------------------------------------------- sequence diagram
 
 
 def test_sequence_diagram_draws_one_arrow_per_delivered_copy(small_run):

@@ -1,0 +1,107 @@
+"""Runs for the analysis tests: run directories as real processes leave them (written
+through the EventLog), and hand-made ``Run.messages`` tables."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from paxos_edu.eventlog import EventLog
+from paxos_edu.messages import Submission
+from paxos_edu.rounds import make_round
+
+
+def subs(n: int, client: int = 1, session: int = 7) -> list[Submission]:
+    return [Submission(client, session, seq, f'v{client}.{seq} "q" é') for seq in range(n)]
+
+
+def clock_from(times):
+    it = iter(times)
+    return lambda: next(it)
+
+
+def write_run(
+    run: Path,
+    proposed: list[Submission],
+    learned: dict[int, list[Submission]],
+    *,
+    crashed: tuple[int, ...] = (),
+    submit_times: dict[int, list[float]] | None = None,
+    deliver_times: dict[int, list[float]] | None = None,
+) -> Path:
+    """A run directory as real processes would leave it (learners in ``crashed`` never
+    write ``stop``). Times: start, one per value, stop (when given)."""
+    for cid in sorted({s.client for s in proposed}):
+        mine = [s for s in proposed if s.client == cid]
+        times = (submit_times or {}).get(cid)
+        clock = clock_from([times[0] - 1, *times, times[-1] + 1]) if times else time.time
+        with EventLog(run, "client", cid, clock=clock) as log:
+            log.start(session=mine[0].session)
+            for sub in mine:
+                log.submitted(sub)
+            log.stop()
+    for lid, seq in learned.items():
+        times = (deliver_times or {}).get(lid)
+        clock = clock_from([times[0] - 1, *times, times[-1] + 1]) if times else time.time
+        log = EventLog(run, "learner", lid, clock=clock)
+        log.start()
+        for pos, sub in enumerate(seq):
+            log.delivered(sub, instance=pos // 2, position=pos)
+        if lid not in crashed:
+            log.stop()
+        log.close()
+    return run
+
+
+def course_dir(tmp_path: Path, props: dict[int, str], learns: dict[int, str]) -> Path:
+    for cid, text in props.items():
+        (tmp_path / f"prop{cid}").write_text(text, encoding="utf-8")
+    for lid, text in learns.items():
+        (tmp_path / f"learn{lid}").write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def real_messages(rows):
+    """A Run.messages-like table from rows of
+    (time, process, direction, kind, instance, round, group[, reason])."""
+    recs = []
+    for row in rows:
+        t, proc, direction, kind, inst, rnd, group, *reason = row
+        role = proc.rstrip("0123456789")
+        recs.append(
+            dict(
+                time=t,
+                process=proc,
+                role=role,
+                id=int(proc[len(role) :]),
+                direction=direction,
+                kind=kind,
+                instance=inst,
+                round=rnd,
+                group=group,
+                size=40,
+                reason=reason[0] if reason else None,
+            )
+        )
+    df = pd.DataFrame(recs)
+    df["instance"] = df["instance"].astype("Int64")
+    df["round"] = df["round"].astype("Int64")
+    return df
+
+
+R = make_round(1, 1)
+"""The round of the hand-made tables below (round 1 of proposer 1)."""
+# A real run's messages: a prepare, two promises, a drop, a receipt nobody logged sending.
+REAL = real_messages([
+    (0.000, "proposer1", "sent", "PHASE1A", 0, R, "acceptors"),
+    (0.001, "acceptor1", "received", "PHASE1A", 0, R, "acceptors"),
+    (0.001, "acceptor2", "received", "PHASE1A", 0, R, "acceptors"),
+    (0.001, "acceptor3", "dropped", "PHASE1A", None, None, "acceptors", "loss"),
+    (0.002, "acceptor1", "sent", "PHASE1B", 0, R, "proposers"),
+    (0.002, "acceptor2", "sent", "PHASE1B", 0, R, "proposers"),
+    (0.003, "proposer1", "received", "PHASE1B", 0, R, "proposers"),
+    (0.003, "proposer1", "received", "PHASE1B", 0, R, "proposers"),
+    (0.500, "learner1", "received", "PHASE2B", 0, R, "learners"),  # nobody logged the send
+])  # fmt: skip

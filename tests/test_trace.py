@@ -1,0 +1,178 @@
+"""The trace model: one schema for simulated and real runs, message frames, pairing."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from run_helper import REAL, R, real_messages, subs, write_run
+
+from paxos_edu import experiments, trace
+from paxos_edu.errors import UsageError
+from paxos_edu.eventlog import EventLog
+from paxos_edu.messages import Group, Phase1A
+from paxos_edu.rounds import make_round
+from paxos_edu.runlog import load_run
+from paxos_edu.sim import Simulation, TraceRecord
+from paxos_edu.trace import LEARNED, MESSAGES, NOTES, PROCESSES, PROPOSED
+
+
+@pytest.fixture(scope="module")
+def small_run():
+    """Two clients, one value each, no loss: every copy delivered."""
+    sim = Simulation(seed=1)
+    sim.submit(1, ["a"])
+    sim.submit(2, ["b"])
+    return sim.run(5)
+
+
+@pytest.fixture(scope="module")
+def lossy():
+    return experiments.run_experiment(dict(backend="sim", loss=0.2, values=5, seed=3))
+
+
+# ---------------------------------------------------------------------- message_frame
+
+
+def test_message_frame_from_a_sim_trace_is_exact(small_run):
+    frame = trace.message_frame(small_run)
+    assert set(frame["event"]) == {"sent", "delivered"}
+    assert frame["exact"].all()
+    sent = frame[frame["event"] == "sent"].set_index("msg_id")
+    for row in frame[frame["event"] == "delivered"].itertuples():
+        assert sent.loc[row.msg_id, "receiver"] == row.receiver
+        assert sent.loc[row.msg_id, "sender"] == row.sender
+
+
+def test_message_frame_pairs_a_real_runs_receipts_with_its_sends():
+    frame = trace.message_frame(REAL)
+    receipts = frame[frame["event"] != "sent"].set_index("receiver")
+    assert receipts.loc["acceptor1", "sender"] == "proposer1"
+    assert bool(receipts.loc["acceptor1", "exact"])
+    drop = receipts.loc["acceptor3"]
+    assert drop["event"] == "dropped" and drop["sender"] == "proposer1"
+    assert drop["instance"] == 0 and drop["round"] == R  # filled in from the send
+    promises = frame[(frame["event"] == "delivered") & (frame["kind"] == "PHASE1B")]
+    assert list(promises["sender"]) == ["acceptor1", "acceptor2"]  # first in, first out
+    assert not promises["exact"].any()  # two acceptors could have sent each
+    orphan = frame[frame["receiver"] == "learner1"].iloc[0]
+    assert pd.isna(orphan["msg_id"]) and pd.isna(orphan["sender"])
+
+
+def test_pairing_prefers_a_retransmission_to_an_old_lost_send():
+    frame = trace.message_frame(
+        real_messages(
+            [
+                (0.0, "proposer1", "sent", "PHASE2A", 4, R, "acceptors"),
+                (0.2, "proposer1", "sent", "PHASE2A", 4, R, "acceptors"),
+                (0.201, "acceptor1", "received", "PHASE2A", 4, R, "acceptors"),
+            ]
+        )
+    )
+    receipt = frame[frame["event"] == "delivered"].iloc[0]
+    resend = frame[frame["event"] == "sent"].iloc[1]
+    assert receipt["msg_id"] == resend["msg_id"]
+
+
+def test_message_frame_of_run_messages_converted_from_a_sim_matches_its_events(lossy):
+    frame = trace.message_frame(lossy.run.messages)
+    exact = trace.message_frame(lossy.run)  # a SimRun carries its exact trace
+    assert (frame["event"] == "dropped").sum() == (exact["event"] == "dropped").sum() > 0
+    assert frame.loc[frame["event"] != "sent", "msg_id"].notna().all()
+
+
+def test_message_frame_rejects_what_it_cannot_read():
+    with pytest.raises(UsageError):
+        trace.message_frame(pd.DataFrame({"x": [1]}))
+    with pytest.raises(UsageError):
+        trace.message_frame(42)
+
+
+def test_filter_messages_by_kind_short_name_and_instance(small_run):
+    frame = trace.message_frame(small_run)
+    only = trace.filter_messages(frame, kinds=["1a", "2B"], instances=[0])
+    assert set(only["kind"]) == {"PHASE1A", "PHASE2B"}
+    assert (only["instance"] == 0).all()
+    assert "HEARTBEAT" not in set(trace.filter_messages(frame)["kind"])
+    with pytest.raises(UsageError):
+        trace.filter_messages(frame, kinds=["3C"])
+
+
+
+
+# ---------------------------------------------------------------------- a simulation as Run tables
+
+
+def test_run_messages_has_one_send_per_multicast():
+    sim = Simulation(seed=1, proposers=1, learners=1, clients=1)
+    sim.submit(1, ["a"])
+    res = sim.run(5)
+    table = trace.run_messages(res.trace)
+    assert list(table.columns) == list(MESSAGES)
+    sent = table[table["direction"] == "sent"]
+    assert (sent["kind"] == "PHASE1A").sum() == 1  # one prepare to the whole group
+    assert (sent["kind"] == "PHASE2B").sum() == 3  # one accepted per acceptor
+    received = table[(table["direction"] == "received") & (table["kind"] == "PHASE2B")]
+    assert set(received["process"]) == {"proposer1", "learner1"}
+    assert set(table.loc[table["kind"] == "PHASE2B", "group"]) == {"learners"}
+
+
+def test_a_copy_lost_on_the_way_does_not_split_its_multicast():
+    rnd = make_round(1, 1)
+    records = [
+        TraceRecord(0.1, "sent", "proposer1", "acceptor1", "PHASE1A", 0, rnd, 1),
+        TraceRecord(0.1, "dropped", "proposer1", "acceptor1", "PHASE1A", 0, rnd, 1, "loss"),
+        TraceRecord(0.1, "sent", "proposer1", "acceptor2", "PHASE1A", 0, rnd, 2),
+        TraceRecord(0.1, "sent", "proposer1", "acceptor3", "PHASE1A", 0, rnd, 3),
+        TraceRecord(0.1, "sent", "proposer1", "acceptor1", "PHASE1A", 0, rnd, 4),  # a resend
+    ]
+    rows = [(r.event, r.time, r.sender, r.receiver, r.kind, r.instance, r.rnd) for r in records]
+    assert trace.datagram_numbers(rows) == [0, 1, 0, 0, 4]
+    table = trace.run_messages(records)
+    assert table["direction"].tolist() == ["sent", "dropped", "sent"]
+    assert table["process"].tolist() == ["proposer1", "acceptor1", "proposer1"]
+
+
+def test_a_simulated_run_and_a_real_run_have_the_same_columns_and_dtypes(tmp_path):
+    simulated = experiments.run_experiment(dict(backend="sim", values=2, seed=1)).run
+    write_run(tmp_path, subs(2), {1: subs(2)})
+    with EventLog(tmp_path, "acceptor", 1, trace="messages") as log:
+        log.start()
+        log.message("received", Phase1A(rnd=R, instance=0, onward=True), Group.ACCEPTORS, 24)
+        log.message("dropped", None, Group.ACCEPTORS, 7, reason="decode")
+        log.note("leader", {"rnd": "1.1"})
+    real = load_run(tmp_path)
+    for name, schema in (("proposed", PROPOSED), ("learned", LEARNED), ("messages", MESSAGES),
+                         ("notes", NOTES), ("processes", PROCESSES)):  # fmt: skip
+        for run in (simulated, real):
+            dtypes = getattr(run, name).dtypes.astype(str).to_dict()
+            assert dtypes == schema, (name, run.path)
+
+
+def test_an_untraced_run_has_an_empty_messages_table_of_the_same_dtypes(tmp_path):
+    run = load_run(write_run(tmp_path, subs(2), {1: subs(2)}))
+    assert run.messages.empty and run.messages.dtypes.astype(str).to_dict() == MESSAGES
+
+
+def test_a_simulated_run_knows_the_instance_of_each_delivery():
+    result = experiments.run_experiment(dict(backend="sim", values=3, batch=1, seed=2))
+    sim = result.run.sim
+    for lid, rows in result.run.learned.groupby("learner"):
+        assert rows["instance"].tolist() == [i for _, i in sim.deliveries[lid]]
+    assert result.run.learned["instance"].notna().all()
+
+
+def test_table_orders_and_types_columns_by_the_schema():
+    frame = trace.table(LEARNED, {"value": ["a"], "learner": [1], "position": [0],
+                                  "instance": [None], "client": [1], "session": [2],
+                                  "seq": [3], "time": [0.5]})  # fmt: skip
+    assert list(frame.columns) == list(LEARNED)
+    assert frame.dtypes.astype(str).to_dict() == LEARNED
+    assert pd.isna(frame["instance"].iloc[0])
+    assert trace.table(NOTES).dtypes.astype(str).to_dict() == NOTES
+
+
+def test_process_order_sorts_by_role_then_id_and_keeps_other_names_last():
+    names = ["learner1", "acceptor10", "acceptor2", "client1", "proposer1", "other", "acceptor"]
+    assert trace.process_order(names) == [
+        "client1", "proposer1", "acceptor2", "acceptor10", "learner1", "acceptor", "other"
+    ]
