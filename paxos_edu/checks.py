@@ -189,8 +189,7 @@ def check_sequences(
     """
     seqs = {int(k): list(v) for k, v in learned.items()}
     props = _flatten(proposed)
-    rows, violations = [], []
-    for prop, check in (
+    return _report(
         (ORDER, lambda: _check_order(seqs, _fmt_sub)),
         (INTEGRITY, lambda: _check_integrity_identity(seqs)),
         (VALIDITY, lambda: _check_validity(seqs, props, _fmt_sub, _explain_identity(props))),
@@ -198,11 +197,7 @@ def check_sequences(
             COMPLETENESS,
             lambda: _check_completeness_identity(seqs, props, live_learners, expect_complete),
         ),
-    ):
-        row, found = check()
-        rows.append(_Row(prop, row[0], row[1]))
-        violations.extend(sorted(found, key=lambda v: (v.position or 0, v.learner or 0)))
-    return CheckReport(tuple(rows), violations)
+    )
 
 
 def check_values(
@@ -228,8 +223,7 @@ def check_values(
     else:
         origin = [(None, i, v) for i, v in enumerate(proposed)]
     counts = None if origin is None else Counter(v for _, _, v in origin)
-    rows, violations = [], []
-    for prop, check in (
+    return _report(
         (ORDER, lambda: _check_order(seqs, repr)),
         (INTEGRITY, lambda: _check_integrity_values(seqs, counts)),
         (VALIDITY, lambda: _check_validity(seqs, counts, _short, lambda v: "")),
@@ -237,16 +231,22 @@ def check_values(
             COMPLETENESS,
             lambda: _check_completeness_values(seqs, origin, live_learners, expect_complete),
         ),
-    ):
-        row, found = check()
-        rows.append(_Row(prop, row[0], row[1]))
-        violations.extend(sorted(found, key=lambda v: (v.position or 0, v.learner or 0)))
-    return CheckReport(tuple(rows), violations)
+    )
 
 
 # ---------------------------------------------------------------------- helpers
 
 _Result = tuple[tuple[bool | None, str], list[Violation]]
+
+
+def _report(*checks: tuple[str, Callable[[], _Result]]) -> CheckReport:
+    """Run each property's check in turn: one row per property, its violations by position."""
+    rows, violations = [], []
+    for prop, check in checks:
+        row, found = check()
+        rows.append(_Row(prop, row[0], row[1]))
+        violations.extend(sorted(found, key=lambda v: (v.position or 0, v.learner or 0)))
+    return CheckReport(tuple(rows), violations)
 
 
 def _flatten(proposed: Any) -> list[Submission] | None:

@@ -15,7 +15,6 @@ same checks and metrics, plus the simulator's exact trace for the pictures.
 
 from __future__ import annotations
 
-import inspect
 import math
 import time
 from dataclasses import dataclass, field
@@ -251,13 +250,6 @@ def run_experiment(
     return ExperimentResult(p, run, report, time.perf_counter() - started)
 
 
-def backoff_switchable() -> bool:
-    """True when proposers can run without backoff (the ``backoff`` flag of the roles)."""
-    from .roles import Proposer
-
-    return "backoff" in inspect.signature(Proposer.__init__).parameters
-
-
 def _simulated(p: dict[str, Any], progress: Optional[Progress]) -> SimRun:
     kwargs = dict(
         seed=p["seed"],
@@ -267,15 +259,8 @@ def _simulated(p: dict[str, Any], progress: Optional[Progress]) -> SimRun:
         delay=tuple(p["delay"]),
     )
     kwargs.update({k: p[k] for k in ("batch", "window") if p[k] is not None})
-    if "backoff" in inspect.signature(Simulation.__init__).parameters:
-        kwargs["backoff"] = p["backoff"]
-    elif not p["backoff"] and not backoff_switchable():
-        raise UsageError("proposers cannot switch backoff off in this version")
-    sim = Simulation(p["acceptors"], p["proposers"], p["learners"], p["clients"], **kwargs)
-    if "backoff" not in kwargs:
-        for (role, _), proc in sim.processes.items():
-            if role == "proposer":
-                proc.obj.backoff = p["backoff"]
+    sim = Simulation(p["acceptors"], p["proposers"], p["learners"], p["clients"],
+                     backoff=p["backoff"], **kwargs)  # fmt: skip
     last = 0.0
     for at, op, role, pid in sorted(p["actions"]):
         if op not in ("crash", "start"):
@@ -287,20 +272,8 @@ def _simulated(p: dict[str, Any], progress: Optional[Progress]) -> SimRun:
     return simulate(sim, until=p["until"], not_before=last, progress=progress)
 
 
-def real_backend() -> tuple[bool, str]:
-    """Whether real clusters can run here, and why not."""
-    try:
-        from . import cluster  # noqa: F401
-    except ImportError as exc:
-        return False, f"paxos_edu.cluster is not available ({exc})"
-    return True, ""
-
-
 def _real(p: dict[str, Any], progress: Optional[Progress]) -> Run:
-    ok, why = real_backend()
-    if not ok:
-        raise UsageError(f"the real backend cannot run: {why}; use backend='sim'")
-    from .cluster import Cluster
+    from .cluster import Cluster  # real processes: imported only when they run
 
     if not p["backoff"]:
         raise UsageError("backoff can be switched off on the simulator only (backend='sim')")
@@ -474,7 +447,7 @@ def compare_2b_routes(acceptors: int = 3, proposers: int = 1, learners: int = 2)
 
 
 __all__ = [
-    "DEFAULTS", "ExperimentResult", "SimRun", "backoff_switchable", "client_values",
-    "compare_2b_routes", "duel_summary", "experiment_params", "late_learner", "real_backend",
+    "DEFAULTS", "ExperimentResult", "SimRun", "client_values", "compare_2b_routes",
+    "duel_summary", "experiment_params", "late_learner",
     "run_catchup", "run_duel", "run_experiment", "run_failures", "simulate", "sweep",
 ]  # fmt: skip

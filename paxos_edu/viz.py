@@ -15,7 +15,7 @@ This module is the one to import; the pictures live by family:
   :func:`retries_bar`, :func:`rounds_over_time`, :func:`delivered_over_time`,
   :func:`catchup_progress`, :func:`sweep_heatmap`, :func:`message_counts_bar`
   (:mod:`paxos_edu.viz_plots`);
-* a simulation's state -- :func:`acceptor_state_table`, :func:`stepper_snapshot` (here).
+* a simulation's state -- :func:`acceptor_state_table` (here).
 """
 
 from __future__ import annotations
@@ -78,21 +78,10 @@ def export_html(source: Any, path: Any, **kwargs: Any) -> Any:
     return export(source, path, **kwargs)
 
 
-def stepper_snapshot(sim: Any) -> dict[str, pd.DataFrame]:
-    """Every table the phase stepper shows, from the simulation's own tables:
-    ``acceptors``, ``proposers``, ``learners``, ``in_flight``."""
-    return {
-        "acceptors": sim.acceptor_table(),
-        "proposers": sim.proposer_table(),
-        "learners": sim.learner_table(),
-        "in_flight": sim.in_flight_table(),
-    }
-
-
 __all__ = [
     "KIND_COLORS", "KIND_SHORT", "ROLE_COLORS", "acceptor_state_table", "catchup_progress",
     "delivered_over_time", "export_html", "filter_messages", "latency_histogram", "message_arrows",
     "message_counts_bar", "message_frame", "retries_bar", "role_graph", "role_graph_data",
-    "rounds_over_time", "sequence_diagram", "stepper_snapshot", "sweep_heatmap",
+    "rounds_over_time", "sequence_diagram", "sweep_heatmap",
     "throughput_plot",
 ]  # fmt: skip

@@ -27,10 +27,8 @@ from . import viz
 from .errors import UsageError
 from .experiments import (
     ExperimentResult,
-    backoff_switchable,
     duel_summary,
     late_learner,
-    real_backend,
     run_catchup,
     run_duel,
     run_experiment,
@@ -117,21 +115,12 @@ class _Panel:
         return self.widget._repr_mimebundle_(**kwargs)
 
 
-def _backend_toggle(default: Optional[str]) -> tuple[w.ToggleButtons, w.HTML]:
-    ok, why = real_backend()
-    value = default or ("real" if ok else "sim")
-    toggle = w.ToggleButtons(
+def _backend_toggle(default: Optional[str]) -> w.ToggleButtons:
+    return w.ToggleButtons(
         options=[("real processes", "real"), ("simulator", "sim")],
-        value=value,
+        value=default or "real",
         description="backend",
     )
-    note = w.HTML(
-        ""
-        if ok
-        else f"<small>Real processes unavailable here ({html.escape(why)}); "
-        "the simulator runs the same protocol code.</small>"
-    )
-    return toggle, note
 
 
 # ---------------------------------------------------------------------- phase stepper
@@ -357,7 +346,7 @@ class LossTimeoutExplorer(_Panel):
             description="mode",
             layout=w.Layout(width="200px"),
         )
-        self.backend, self.backend_note = _backend_toggle(backend)
+        self.backend = _backend_toggle(backend)
         self.run_button = w.Button(description="Run", icon="play", button_style="primary")
         self.progress = w.FloatProgress(value=0.0, min=0.0, max=1.0, description="progress")
         self.results = pd.DataFrame()
@@ -368,7 +357,7 @@ class LossTimeoutExplorer(_Panel):
         self.run_button.on_click(lambda _: self.run())
         self.widget = w.VBox([
             w.HBox([self.loss, self.timeout]), w.HBox([self.values, self.seed, self.mode]),
-            w.HBox([self.backend, self.run_button]), self.backend_note, self.progress, self.output,
+            w.HBox([self.backend, self.run_button]), self.progress, self.output,
         ])  # fmt: skip
 
     def params(self) -> dict[str, Any]:
@@ -455,7 +444,7 @@ class SweepWidget(_Panel):
         self.metric = w.Dropdown(
             options=self.METRICS, value="completion_time_s", description="colour by"
         )
-        self.backend, self.backend_note = _backend_toggle(backend)
+        self.backend = _backend_toggle(backend)
         self.run_button = w.Button(description="Run sweep", icon="play", button_style="primary")
         self.results: Optional[pd.DataFrame] = None
         self.run_button.on_click(lambda _: self.run())
@@ -465,7 +454,6 @@ class SweepWidget(_Panel):
                 w.HBox([self.loss_values, self.timeout_values]),
                 w.HBox([self.values, self.metric]),
                 w.HBox([self.backend, self.run_button]),
-                self.backend_note,
                 self.output,
             ]
         )
@@ -556,12 +544,7 @@ class DuelExplorer(_LessonExplorer):
     def __init__(self, *, run_fn: Optional[Callable[..., ExperimentResult]] = None) -> None:
         super().__init__(run_fn)
         self.proposers = w.IntSlider(value=2, min=1, max=3, description="proposers")
-        can = backoff_switchable()
-        self.backoff = w.Checkbox(
-            value=True,
-            disabled=not can,
-            description="backoff" if can else "backoff (cannot be switched off here)",
-        )
+        self.backoff = w.Checkbox(value=True, description="backoff")
         self.widget = w.VBox(
             [
                 w.HBox([self.proposers, self.backoff]),
@@ -619,14 +602,13 @@ class FailureExplorer(_LessonExplorer):
             description="at (s)",
             continuous_update=False,
         )
-        self.backend, self.backend_note = _backend_toggle(backend)
+        self.backend = _backend_toggle(backend)
         self.widget = w.VBox(
             [
                 self.acceptors_up,
                 w.HBox([self.kill_role, self.kill_id, self.kill_at]),
                 w.HBox([self.values, self.seed]),
                 w.HBox([self.backend, self.run_button]),
-                self.backend_note,
                 self.output,
             ]
         )
@@ -695,13 +677,12 @@ class CatchUpExplorer(_LessonExplorer):
         self.loss = w.FloatSlider(
             value=0.0, min=0.0, max=0.5, step=0.05, description="loss rate", continuous_update=False
         )
-        self.backend, self.backend_note = _backend_toggle(backend)
+        self.backend = _backend_toggle(backend)
         self.widget = w.VBox(
             [
                 w.HBox([self.late_at, self.loss]),
                 w.HBox([self.values, self.seed]),
                 w.HBox([self.backend, self.run_button]),
-                self.backend_note,
                 self.output,
             ]
         )

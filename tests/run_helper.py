@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from paxos_edu import experiments
 from paxos_edu.eventlog import EventLog
 from paxos_edu.messages import Submission
 from paxos_edu.rounds import make_round
+from paxos_edu.sim import Simulation
 
 
 def subs(n: int, client: int = 1, session: int = 7) -> list[Submission]:
@@ -105,3 +107,16 @@ REAL = real_messages([
     (0.003, "proposer1", "received", "PHASE1B", 0, R, "proposers"),
     (0.500, "learner1", "received", "PHASE2B", 0, R, "learners"),  # nobody logged the send
 ])  # fmt: skip
+
+
+def small_sim_result():
+    """Two clients, one value each, no loss: every copy delivered (a SimResult)."""
+    sim = Simulation(seed=1)
+    sim.submit(1, ["a"])
+    sim.submit(2, ["b"])
+    return sim.run(5)
+
+
+def lossy_experiment():
+    """A simulated experiment with 20 % loss (an ExperimentResult)."""
+    return experiments.run_experiment(dict(backend="sim", loss=0.2, values=5, seed=3))

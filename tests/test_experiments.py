@@ -85,8 +85,6 @@ def test_a_late_learner_catches_up_from_the_first_value():
 
 
 def test_without_backoff_duelling_proposers_collide_more():
-    if not experiments.backoff_switchable():
-        pytest.skip("proposers have no backoff switch")
     on = experiments.duel_summary(experiments.run_duel(dict(backoff=True, values=5, seed=3)))
     off = experiments.duel_summary(experiments.run_duel(dict(backoff=False, values=5, seed=3)))
     assert off["step_downs"] > on["step_downs"]
@@ -112,9 +110,6 @@ def test_compare_2b_routes_counts_one_more_datagram_and_delay_via_the_proposer()
 
 @pytest.mark.integration
 def test_run_experiment_on_real_processes():
-    ok, why = experiments.real_backend()
-    if not ok:
-        pytest.skip(why)
     result = experiments.run_experiment(
         dict(backend="real", values=10, loss=0.1, timeout=0.1, until=20.0)
     )
@@ -125,9 +120,6 @@ def test_run_experiment_on_real_processes():
 
 @pytest.mark.integration
 def test_real_failures_and_catch_up():
-    ok, why = experiments.real_backend()
-    if not ok:
-        pytest.skip(why)
     down = experiments.run_failures(dict(backend="real", values=5, until=1.5), acceptors_up=1)
     assert down.safe and not down.complete
     late = experiments.run_catchup(dict(backend="real", values=20, until=20.0), late_at=0.3)

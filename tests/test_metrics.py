@@ -75,8 +75,6 @@ def test_metrics_of_a_course_only_run_have_no_latency(tmp_path):
     assert m.summary["values"] == 1
 
 
-
-
 def test_retries_and_drops_are_counted_once_across_overlapping_sources():
     table = pd.DataFrame([
         ("client1", "client", 1, "counters", "dropped.ACK", 2),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from run_helper import REAL, R, real_messages, subs, write_run
+from run_helper import REAL, R, lossy_experiment, real_messages, small_sim_result, subs, write_run
 
 from paxos_edu import experiments, trace
 from paxos_edu.errors import UsageError
@@ -18,16 +18,12 @@ from paxos_edu.trace import LEARNED, MESSAGES, NOTES, PROCESSES, PROPOSED
 
 @pytest.fixture(scope="module")
 def small_run():
-    """Two clients, one value each, no loss: every copy delivered."""
-    sim = Simulation(seed=1)
-    sim.submit(1, ["a"])
-    sim.submit(2, ["b"])
-    return sim.run(5)
+    return small_sim_result()
 
 
 @pytest.fixture(scope="module")
 def lossy():
-    return experiments.run_experiment(dict(backend="sim", loss=0.2, values=5, seed=3))
+    return lossy_experiment()
 
 
 # ---------------------------------------------------------------------- message_frame
@@ -95,8 +91,6 @@ def test_filter_messages_by_kind_short_name_and_instance(small_run):
     assert "HEARTBEAT" not in set(trace.filter_messages(frame)["kind"])
     with pytest.raises(UsageError):
         trace.filter_messages(frame, kinds=["3C"])
-
-
 
 
 # ---------------------------------------------------------------------- a simulation as Run tables
@@ -174,5 +168,11 @@ def test_table_orders_and_types_columns_by_the_schema():
 def test_process_order_sorts_by_role_then_id_and_keeps_other_names_last():
     names = ["learner1", "acceptor10", "acceptor2", "client1", "proposer1", "other", "acceptor"]
     assert trace.process_order(names) == [
-        "client1", "proposer1", "acceptor2", "acceptor10", "learner1", "acceptor", "other"
+        "client1",
+        "proposer1",
+        "acceptor2",
+        "acceptor10",
+        "learner1",
+        "acceptor",
+        "other",
     ]

@@ -11,7 +11,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.patches import FancyArrowPatch  # noqa: E402
-from run_helper import REAL  # noqa: E402
+from run_helper import REAL, lossy_experiment, small_sim_result  # noqa: E402
 
 from paxos_edu import experiments, explore, viz  # noqa: E402
 from paxos_edu.errors import UsageError  # noqa: E402
@@ -26,16 +26,12 @@ def _close_figures():
 
 @pytest.fixture(scope="module")
 def small_run():
-    """Two clients, one value each, no loss: every copy delivered."""
-    sim = Simulation(seed=1)
-    sim.submit(1, ["a"])
-    sim.submit(2, ["b"])
-    return sim.run(5)
+    return small_sim_result()
 
 
 @pytest.fixture(scope="module")
 def lossy():
-    return experiments.run_experiment(dict(backend="sim", loss=0.2, values=5, seed=3))
+    return lossy_experiment()
 
 
 def arrows(ax):
@@ -251,5 +247,3 @@ def test_acceptor_state_table_shades_a_promise_quorum_and_a_chosen_value():
     for _ in range(2):
         sim.deliver_next("PHASE2A")
     assert "#CFE6F6" in viz.acceptor_state_table(sim).to_html()  # chosen
-    snap = viz.stepper_snapshot(sim)
-    assert set(snap) == {"acceptors", "proposers", "learners", "in_flight"}

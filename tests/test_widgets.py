@@ -202,9 +202,8 @@ def test_duel_explorer_draws_rounds():
     assert result.params["proposers"] == 3 and result.params["backend"] == "sim"
     summary, picture, report = duel.shown
     assert "leaderships" in summary.data and isinstance(picture, Image)
-    if experiments.backoff_switchable():
-        duel.backoff.value = False
-        assert duel.run().params["backoff"] is False
+    duel.backoff.value = False
+    assert duel.run().params["backoff"] is False
 
 
 def test_failure_explorer_kills_and_reports_liveness(no_pictures):
@@ -243,9 +242,6 @@ def test_widgets_display_as_their_box():
 
 @pytest.mark.integration
 def test_loss_timeout_explorer_on_real_processes():
-    ok, why = experiments.real_backend()
-    if not ok:
-        pytest.skip(why)
     explorer = widgets.LossTimeoutExplorer(backend="real", values=10)
     result = explorer.run()
     assert explorer.error is None and result.complete
