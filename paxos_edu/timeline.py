@@ -40,8 +40,8 @@ class Step:
     Attributes:
         action: the method called (``"deliver"``, ``"advance"``, ...).
         args, kwargs: its arguments (``kwargs`` as sorted ``(name, value)`` pairs).
-        label: what it did, for people (``"t=0.100 deliver proposer1 -> acceptor2: ..."``).
-        time: the virtual time at which it was taken.
+        label: what it did, for people (``"deliver proposer1 -> acceptor2: PHASE1A ..."``).
+        time: the virtual time at which it was taken (``str(step)`` shows both).
     """
 
     action: str
@@ -49,6 +49,9 @@ class Step:
     kwargs: tuple[tuple[str, Any], ...]
     label: str
     time: float
+
+    def __str__(self) -> str:
+        return f"t={self.time:.3f} {self.label}"
 
     def apply(self, sim: Any) -> Any:
         """Take this step on ``sim`` (what replay does)."""
@@ -100,7 +103,7 @@ def _label(sim: Any, action: str, args: tuple, kwargs: dict) -> str:
     else:
         parts = [str(x) for x in a] + [f"{k}={v}" for k, v in kwargs.items()]
         what = " ".join([action, *parts])
-    return f"t={sim.now:.3f} {what}"
+    return what
 
 
 def recorded(method: F) -> F:

@@ -5,7 +5,7 @@ Every widget follows one pattern, so tests and browser tests can drive it the sa
 
 * its controls are attributes (``explorer.loss``, ``explorer.run_button``, ...) and
   ``.widget`` is the box to show (a widget object also displays itself in a notebook);
-* every button calls a plain method (``stepper.deliver_selected()``, ``explorer.run()``)
+* every button calls a plain method (``explorer.run()``, ``stepper.back()``)
   that tests call directly;
 * a run disables its button until it is over, shows progress instead of freezing, and
   replaces the previous output (``Output.clear_output(wait=True)``); what was displayed
@@ -17,7 +17,7 @@ from __future__ import annotations
 import html
 import io
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
 
 import ipywidgets as w
 import pandas as pd
@@ -36,10 +36,23 @@ from .experiments import (
     sweep,
 )
 
+if TYPE_CHECKING:  # pragma: no cover
+    from .stepper import Stepper
+
 __all__ = [
     "CatchUpExplorer", "DuelExplorer", "FailureExplorer", "LossTimeoutExplorer", "Stepper",
     "SweepWidget", "figure_image", "run_experiment", "sweep",
 ]  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    # The Stepper lives in paxos_edu.stepper (which builds on this module's _Panel);
+    # importing it lazily keeps ``from paxos_edu.widgets import Stepper`` working.
+    if name == "Stepper":
+        from .stepper import Stepper
+
+        return Stepper
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def figure_image(fig: Any, dpi: int = 80) -> Image:
@@ -121,166 +134,6 @@ def _backend_toggle(default: Optional[str]) -> w.ToggleButtons:
         value=default or "real",
         description="backend",
     )
-
-
-# ---------------------------------------------------------------------- phase stepper
-
-
-class Stepper(_Panel):
-    """Notebooks 01/02: deliver or drop the messages of a manual simulation one by one.
-
-    Shows the messages in flight (pick one), the acceptors' state (rnd, v_rnd, v_val per
-    instance; a quorum shaded), the proposers' and learners' state, and a sequence
-    diagram of everything so far (dotted arrows: in flight).
-
-    Args:
-        sim: a :class:`~paxos_edu.sim.Simulation` with ``manual=True``.
-        heartbeats: list and draw heartbeats too (off: they hide the phases).
-        diagram: draw the sequence diagram after every step.
-    """
-
-    def __init__(self, sim: Any, *, heartbeats: bool = False, diagram: bool = True) -> None:
-        super().__init__()
-        if not getattr(sim, "manual", False):
-            raise UsageError("the stepper needs a simulation made with Simulation(manual=True)")
-        self.sim = sim
-        self.diagram = diagram
-        self.history: list[str] = []
-        self.messages = w.Select(
-            options=[], rows=8, description="in flight", layout=w.Layout(width="520px")
-        )
-        self.heartbeats = w.Checkbox(value=heartbeats, description="show heartbeats")
-        self.deliver_button = w.Button(
-            description="Deliver",
-            icon="paper-plane",
-            button_style="success",
-            tooltip="deliver the selected message",
-        )
-        self.drop_button = w.Button(
-            description="Drop",
-            icon="times",
-            button_style="danger",
-            tooltip="lose the selected message",
-        )
-        self.deliver_all_button = w.Button(
-            description="Deliver all", tooltip="deliver everything, including what it causes"
-        )
-        self.advance_button = w.Button(
-            description="Advance time", icon="clock-o", tooltip="let dt seconds pass: timers fire"
-        )
-        self.dt = w.BoundedFloatText(
-            value=float(sim.settings.timeout),
-            min=0.0,
-            max=60.0,
-            step=0.01,
-            description="dt (s)",
-            layout=w.Layout(width="170px"),
-        )
-        self.status = w.HTML()
-        # Stable CSS classes: browser tests (and course styling) select on these, not labels.
-        for widget, css in ((self.deliver_button, "deliver"), (self.drop_button, "drop"),
-                            (self.advance_button, "advance"), (self.messages, "messages"),
-                            (self.status, "status")):
-            widget.add_class(f"paxos-stepper-{css}")
-        self.deliver_button.on_click(lambda _: self.deliver_selected())
-        self.drop_button.on_click(lambda _: self.drop_selected())
-        self.deliver_all_button.on_click(lambda _: self.deliver_all())
-        self.advance_button.on_click(lambda _: self.advance())
-        self.heartbeats.observe(lambda _: self.refresh(), names="value")
-        buttons = w.VBox(
-            [
-                self.deliver_button,
-                self.drop_button,
-                self.deliver_all_button,
-                w.HBox([self.advance_button, self.dt]),
-                self.heartbeats,
-            ]
-        )
-        self.widget = w.VBox([w.HBox([self.messages, buttons]), self.status, self.output])
-        self.refresh()
-
-    # -------------------------------------------------------------- actions
-
-    def _listed(self) -> list[Any]:
-        show_hb = self.heartbeats.value
-        return [c for c in self.sim.in_flight if show_hb or c.kind != "HEARTBEAT"]
-
-    def selected(self) -> Optional[int]:
-        """The id of the selected message (the first listed one if none is selected)."""
-        if self.messages.value is not None:
-            return self.messages.value
-        listed = self._listed()
-        return listed[0].id if listed else None
-
-    def _copy(self, msg_id: int) -> Any:
-        return next(c for c in self.sim.in_flight if c.id == msg_id)
-
-    def deliver_selected(self) -> Optional[str]:
-        """Deliver the selected message; returns what happened (``deliver proposer1 -> ...``)."""
-        msg_id = self.selected()
-        if msg_id is None:
-            return self._note("nothing to deliver")
-        text = "deliver " + self._copy(msg_id).describe()
-        self.sim.deliver(msg_id)
-        return self._note(text)
-
-    def drop_selected(self) -> Optional[str]:
-        """Lose the selected message."""
-        msg_id = self.selected()
-        if msg_id is None:
-            return self._note("nothing to drop")
-        text = "drop " + self._copy(msg_id).describe()
-        self.sim.drop(msg_id)
-        return self._note(text)
-
-    def deliver_all(self, kind: Optional[str] = None) -> str:
-        """Deliver every message in flight (of one ``kind``), and what they cause."""
-        n = self.sim.deliver_all(kind)
-        return self._note(f"delivered {n} message{'s' if n != 1 else ''}")
-
-    def advance(self, dt: Optional[float] = None) -> str:
-        """Let ``dt`` seconds (default: the dt box) pass: timeouts and heartbeats fire."""
-        dt = float(self.dt.value if dt is None else dt)
-        self.sim.advance(dt)
-        return self._note(f"advanced {dt:g} s")
-
-    def _note(self, text: str) -> str:
-        self.history.append(text)
-        self.refresh()
-        return text
-
-    # -------------------------------------------------------------- display
-
-    def state_table(self) -> pd.DataFrame:
-        """The acceptor table shown: ``sim.acceptor_table()`` (rnd, v_rnd, v_val per instance)."""
-        return self.sim.acceptor_table()
-
-    def refresh(self) -> None:
-        """Rebuild the message list and redraw the tables and the diagram."""
-        listed = self._listed()
-        previous = self.messages.value
-        self.messages.options = [(c.describe(), c.id) for c in listed]
-        ids = [c.id for c in listed]
-        self.messages.value = previous if previous in ids else (ids[0] if ids else None)
-        last = html.escape(self.history[-1]) if self.history else "nothing yet"
-        self.status.value = (
-            f"<b>t = {self.sim.now:.3f} s</b> · {len(self.sim.in_flight)} "
-            f"message(s) in flight · last step: {last}"
-        )
-        objects: list[Any] = [
-            viz.acceptor_state_table(self.sim),
-            _table(self.sim.proposer_table(), "Proposers"),
-            _table(self.sim.learner_table(), "Learners"),
-        ]
-        if self.diagram:
-            ax = viz.sequence_diagram(
-                self.sim,
-                kinds="all" if self.heartbeats.value else None,
-                max_messages=200,
-                title="What happened so far",
-            )
-            objects.append(figure_image(ax.figure, dpi=70))
-        self._show(*objects)
 
 
 # ---------------------------------------------------------------------- loss and timeout

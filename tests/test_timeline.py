@@ -114,7 +114,7 @@ def test_history_labels_say_what_happened():
     sim.advance(0.1)
     sim.crash("acceptor", 2)
     sim.deliver(sim.in_flight[0].id, keep=True)
-    labels = [s.label for s in sim.history]
+    labels = [str(s) for s in sim.history]
     assert labels[0] == "t=0.000 client1 submits 'a'"
     assert labels[1] == "t=0.000 deliver " + copy.describe()
     assert labels[2] == "t=0.000 advance 0.1 s to t=0.100"

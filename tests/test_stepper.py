@@ -1,0 +1,216 @@
+"""The Stepper, second edition, driven through its callbacks as a notebook would."""
+
+from __future__ import annotations
+
+import re
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+
+from paxos_edu import stepper as stepper_module  # noqa: E402
+from paxos_edu import widgets  # noqa: E402
+from paxos_edu.explore import find_violation  # noqa: E402
+from paxos_edu.sim import Simulation  # noqa: E402
+from paxos_edu.stepper import Stepper, state_tables  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_figures():
+    yield
+    assert plt.get_fignums() == []
+    plt.close("all")
+
+
+def sim(**kwargs) -> Simulation:
+    s = Simulation(seed=1, manual=True, proposers=2, learners=1, clients=1, **kwargs)
+    s.submit(1, ["hello"])
+    return s
+
+
+def seen(st: Stepper) -> tuple:
+    """What the page shows, apart from the picture."""
+    status = re.sub(r" of \d+", "", st.status.value.split(" · last step")[0])  # Forward
+    return (status, st.messages.options,
+            tuple(v.value for v in st.tables.values()), st.sim.in_flight_table().to_csv())
+
+
+def phase1(st: Stepper) -> None:
+    st.deliver_selected()  # the submit reaches proposer1
+    st.advance(0.1)        # proposers prepare
+
+
+def test_widgets_still_exports_the_stepper():
+    assert widgets.Stepper is Stepper
+
+
+def test_back_after_three_steps_shows_the_state_after_two():
+    st = Stepper(sim(), diagram=False)
+    st.deliver_selected()
+    st.advance(0.1)
+    after_two = seen(st)
+    st.deliver_selected()
+    assert seen(st) != after_two
+    assert st.back() == "back to step 3"  # the submit made before the stepper is step 1
+    assert seen(st) == after_two
+    assert not st.forward_button.disabled and len(st.sim.redo) == 1
+    st.forward()
+    assert len(st.sim.history) == 4 and st.forward_button.disabled  # 1 submit + 3
+
+
+def test_acting_after_going_back_starts_a_branch():
+    st = Stepper(sim(), diagram=False)
+    phase1(st)
+    st.messages.value = st._listed()[0].id
+    st.deliver_selected()
+    first = st.sim.history[-1]
+    st.back()
+    other = st._listed()[1]
+    st.messages.value = other.id
+    assert st.deliver_selected() == "deliver " + other.describe()
+    assert st.sim.history[-1] is not first and st.sim.redo == ()
+    assert [v for _, v in st.steps.options] == list(range(len(st.sim.history) + 1))
+    assert st.forward_button.disabled
+
+
+def test_clicking_a_step_in_the_list_goes_there():
+    st = Stepper(sim(), diagram=False)
+    phase1(st)
+    st.deliver_selected()
+    labels = [label for label, _ in st.steps.options]
+    assert labels[0] == "0. start" and labels[1].startswith("1. t=0.000 client1 submits")
+    st.steps.value = 1
+    assert len(st.sim.history) == 1 and st.sim.now == 0.0
+    assert any("(undone)" in label for label, _ in st.steps.options)
+    assert st.history == []  # the stepper's own steps were all undone
+
+
+def test_controls_are_disabled_while_a_step_is_applied_and_calls_are_refused(monkeypatch):
+    st = Stepper(sim(), diagram=False)
+    real = st.sim.deliver
+    during = {}
+
+    def spy(msg_id, keep=False):
+        during["busy"] = st.busy
+        during["disabled"] = [c.disabled for c in st.controls]
+        during["nested"] = st.drop_selected()  # a click that arrives meanwhile
+        return real(msg_id, keep=keep)
+
+    monkeypatch.setattr(st.sim, "deliver", spy)
+    st.deliver_selected()
+    assert during["busy"] and all(during["disabled"])
+    assert during["nested"] is None and not st.sim.stats["dropped"]
+    assert not st.busy and not st.back_button.disabled
+
+
+def test_counts_match_what_is_listed_and_heartbeats_are_counted_apart():
+    st = Stepper(sim(), diagram=False)
+    phase1(st)
+    st.advance(0.1)
+    hidden = sum(c.kind == "HEARTBEAT" for c in st.sim.in_flight)
+    assert hidden > 0
+    listed = len(st.messages.options)
+    assert f"{listed} messages in flight listed (+{hidden} heartbeats hidden)" in st.status.value
+    st.heartbeats.value = True
+    assert len(st.messages.options) == len(st.sim.in_flight)
+    assert "hidden" not in st.status.value
+
+
+def test_the_message_list_text_is_not_cut():
+    st = Stepper(sim(), diagram=False)
+    phase1(st)
+    for copy in st.sim.in_flight:
+        if copy.kind == "PHASE1A":
+            st.deliver(copy.id)
+    labels = [label for label, _ in st.messages.options]
+    assert any("promise from acceptor" in label for label in labels)
+    assert not any(label.endswith("…") for label in labels)
+    assert st.messages.layout.width == "100%"
+
+
+def test_state_tables_use_human_labels():
+    s = sim()
+    st = Stepper(s, diagram=False)
+    phase1(st)
+    st.deliver_all()
+    tables = state_tables(s)
+    text = "".join(tables.values())
+    assert "_raw" not in text and "&lt;NA&gt;" not in text and "<NA>" not in text
+    assert "nan" not in text and "<th></th>" not in text  # no pandas index column
+    assert re.search(r"<td[^>]*>\d+\.\d+</td>", tables["acceptors"])  # rounds like 1.1
+    assert "4294967297" not in text
+    assert st.tables["acceptors"].value == tables["acceptors"]
+
+
+def test_crash_and_restart_where_it_is_safe():
+    st = Stepper(sim(), diagram=False)
+    st.process.value = ("proposer", 1)
+    assert st.restart_button.disabled and not st.crash_button.disabled
+    st.crash_button.click()
+    assert not st.sim.processes[("proposer", 1)].alive
+    assert ("proposer1 (crashed)", ("proposer", 1)) in st.process.options
+    assert not st.restart_button.disabled
+    assert st.restart_button.click() is None and st.sim.processes[("proposer", 1)].alive
+    st.process.value = ("acceptor", 2)
+    st.crash_button.click()
+    assert st.restart_button.disabled and "storage" in st.restart_button.tooltip
+    assert st.restart("acceptor", 2).startswith("not done: acceptor2 keeps no storage")
+    assert not st.sim.processes[("acceptor", 2)].alive
+    st.back()
+    assert st.sim.processes[("acceptor", 2)].alive
+
+
+def test_play_delivers_in_the_simulators_order_and_stops_when_all_is_delivered():
+    st = Stepper(sim(), diagram=False)
+    for _ in range(2):  # the submit's two copies, oldest first
+        oldest = st.sim.in_flight[0]
+        assert st.play_step() == "deliver " + oldest.describe()
+    assert st.play_step().startswith("advanced ")  # nothing in flight: to the next timer
+    assert st.toggle_play(steps=500) is False      # no event loop here: plays, then stops
+    assert st.sim.delivered[1] and st.sim._complete()
+    assert st.play_button.description == "Play" and not st.playing
+
+
+def test_observers_hear_of_every_step_and_back_and_forward_work_from_code():
+    st = Stepper(sim(), diagram=False)
+    calls = []
+    st.on_step(lambda s: calls.append(len(s.sim.history)))
+    st.deliver_selected()
+    st.back()
+    st.forward()
+    assert calls == [2, 1, 2]
+
+
+def test_pictures_are_drawn_once_per_step(monkeypatch):
+    drawn = []
+
+    def fake(fig, dpi=80):
+        drawn.append(dpi)
+        plt.close(fig)
+        return f"png{len(drawn)}"
+
+    monkeypatch.setattr(widgets, "figure_image", fake)
+    st = Stepper(sim())
+    st.deliver_selected()
+    st.back()
+    st.forward()
+    assert len(drawn) == 2 and st.shown[-1] == "png2"
+    assert drawn == [80, 80]  # readable: not the old 70 dpi
+
+
+def test_a_counterexample_opens_at_its_first_step_and_plays_forward():
+    cx = find_violation("shared-rounds", seed=0, max_runs=50)
+    st = Stepper(cx.simulation(), diagram=False)
+    assert st.back_button.disabled and not st.forward_button.disabled
+    assert len(st.steps.options) == len(cx.schedule) + 1
+    for _ in cx.schedule:
+        st.forward()
+    assert tuple(st.sim.trace) == tuple(cx.trace)
+    assert st.forward_button.disabled
+
+
+def test_stepper_module_keeps_the_widget_pattern():
+    assert stepper_module.Stepper.__mro__[1] is widgets._Panel
