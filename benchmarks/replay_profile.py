@@ -50,7 +50,8 @@ from paxos_edu.config import default_config
 from paxos_edu.eventlog import EventLog
 from paxos_edu.messages import Group, Kind
 from paxos_edu.processes import LISTENS, role_of
-from paxos_edu.runtime import Runtime, make_role, role_rng
+from paxos_edu.roles import make_role
+from paxos_edu.runtime import Runtime, role_rng
 from paxos_edu.transport import Transport, free_multicast_addresses
 
 TOPOLOGY = {"client": (1, 2), "proposer": (1, 2), "acceptor": (1, 2, 3), "learner": (1, 2)}
@@ -131,9 +132,8 @@ class Replay:
                 out = self.outputs[name] = io.BytesIO()
                 rt = Runtime(role, pid, self.config, log_dir=None, stdin=None, stdout=out,
                              stderr=sys.stderr, handle_signals=False)
-                rt.role = make_role(role, pid, self.config,
-                                    rng=role_rng(1, role, pid), now=now,
-                                    session=rt.session or 0)
+                rt.role = make_role(role, pid, self.config, rng=role_rng(1, role, pid),
+                                    incarnation=rt.session or rt.incarnation, now=now)
                 transport = MemoryTransport(self.net, name, LISTENS[role])
                 rt.transport = transport  # type: ignore[assignment]
                 self.net.join(transport)

@@ -18,6 +18,15 @@ def quorum_size(acceptors: int) -> int:
     return acceptors // 2 + 1
 
 
+def is_voter(acceptor: int, acceptors: int) -> bool:
+    """True when ``acceptor`` is one of the ids ``1..acceptors`` a quorum is counted from.
+
+    A vote (1B or 2B) from any other id is ignored: counted, it could shrink a quorum --
+    acceptors 4 and 5 would be "two of three" and meet no majority of acceptors 1..3.
+    """
+    return 1 <= acceptor <= acceptors
+
+
 def is_quorum(votes: int, acceptors: int) -> bool:
     """True when ``votes`` distinct acceptors form a strict majority."""
     return votes >= quorum_size(acceptors)

@@ -62,7 +62,8 @@ from .eventlog import EventLog
 from .identity import new_incarnation, role_code
 from .messages import Group, Kind
 from .processes import LISTENS, check_role
-from .roles import Acceptor, Client, Learner, Proposer
+from .roles import Client
+from .roles.factory import check_acceptor_id, make_role
 from .signals import STOP_SIGNALS, take_pending
 from .transport import Transport
 
@@ -101,40 +102,6 @@ def new_session() -> int:
     """A client session number: 32 random bits from the OS, even with a ``seed`` -- a
     restarted client must never reuse the session of its earlier life."""
     return int.from_bytes(os.urandom(4), "big")
-
-
-def make_role(
-    role: str,
-    id: int,
-    config: Config,
-    *,
-    rng: random.Random,
-    bugs: frozenset[Bug] = frozenset(),
-    now: float = 0.0,
-    session: int = 0,
-) -> Any:
-    """The role object of one process, built from the config's settings.
-
-    Mirrors the simulator (:meth:`paxos_edu.sim.Simulation._make_role`) so that a real
-    run and a simulation drive identical objects. Only the bugs of ``role`` apply.
-    """
-    bugs = frozenset(b for b in bugs if b.role == role)
-    if role == "acceptor":
-        return Acceptor(id, bugs=bugs)
-    if role == "proposer":
-        # A random incarnation: a proposer restarted with the same id must not reuse a
-        # round of its earlier life (see rounds.py), and it remembers nothing.
-        incarnation = int.from_bytes(os.urandom(2), "big")
-        return Proposer(id, acceptor_count=config.acceptor_count, timeout=config.timeout,
-                        mode=config.mode, batch=config.batch, window=config.window, rng=rng,
-                        bugs=bugs, incarnation=incarnation, now=now)
-    if role == "learner":
-        return Learner(id, acceptor_count=config.acceptor_count, timeout=config.timeout,
-                       rng=rng, bugs=bugs)
-    if role == "client":
-        return Client(id, session=session, timeout=config.timeout,
-                      window=config.client_window, rng=rng)
-    raise AssertionError(check_role(role))  # check_role raised for any other role
 
 
 def _fileno(stream: Any) -> Optional[int]:
@@ -253,6 +220,8 @@ class Runtime:
         handle_signals: bool = True,
     ) -> None:
         check_role(role)
+        if role == "acceptor":  # before anything opens: exit 2 with the fix, no stray files
+            check_acceptor_id(id, config)
         if trace not in ("values", "messages"):
             raise UsageError(f"trace must be 'values' or 'messages', not {trace!r}")
         self.role_name = role
@@ -341,6 +310,11 @@ class Runtime:
             out["encode_errors"] = self._encode_errors
         if self.role_name == "learner":
             out["delivered"] = self._delivered
+        if self.role_name in ("learner", "proposer") and self.role is not None:
+            # Votes from acceptor ids outside 1..acceptor_count, ignored (see quorum.is_voter).
+            ignored = {"PHASE2B": self.role.ledger.ignored_votes,
+                       "PHASE1B": getattr(self.role, "ignored_promises", 0)}
+            out["ignored_votes"] = {k: n for k, n in ignored.items() if n}
         if self.role_name == "client":
             out["submitted"] = self._submitted
             out["rejected_lines"] = self._rejected_lines
@@ -378,9 +352,11 @@ class Runtime:
         cfg = self.config
         now = time.monotonic()
         self._started_at = now
+        # A client's incarnation is its session; a proposer puts its own in its rounds.
+        life = self.session if self.session is not None else self.incarnation
         self.role = make_role(
             self.role_name, self.id, cfg, rng=role_rng(cfg.seed, self.role_name, self.id),
-            bugs=self.bugs, now=now, session=self.session or 0,
+            incarnation=life, bugs=self.bugs, now=now,
         )
         self.transport = Transport(cfg.addresses, LISTENS[self.role_name],
                                    interface=cfg.interface, ttl=cfg.ttl)
@@ -741,6 +717,6 @@ def run_process(role: str, id: int, config: Config, **options: Any) -> int:
 
 
 __all__ = [
-    "LineSplitter", "Runtime", "make_role", "new_session", "role_rng",
+    "LineSplitter", "Runtime", "new_session", "role_rng",
     "run_process",
 ]

@@ -45,7 +45,7 @@ from .effects import Deliver, Effect, Note, Send
 from .errors import UsageError
 from .messages import Group, Kind, Message, Submission, instance_of, round_of
 from .processes import LISTENS, check_role, parse_process_name, process_name, role_of
-from .roles import Acceptor, Client, Learner, Proposer
+from .roles import make_role
 from .rounds import format_round
 from .timeline import TimeTravel, recorded
 
@@ -271,25 +271,11 @@ class Simulation(TimeTravel):
 
     def _make_role(self, role: str, id: int) -> Any:
         rng = random.Random(f"paxos_edu/sim/{self.seed}/{role}/{id}/{self.now}")
-        s = self.settings
-        bugs = frozenset(b for b in self.bugs if b.role == role)
-        if role == "acceptor":
-            return Acceptor(id, bugs=bugs)
-        if role == "proposer":
-            # Each start of the same id is a new incarnation, so a restarted proposer
-            # never reuses a round of its earlier life (see rounds.py).
-            incarnation = self._starts.get((role, id), 0)
-            return Proposer(id, acceptor_count=self.acceptor_count, timeout=s.timeout,
-                            mode=s.mode, batch=s.batch, window=s.window, rng=rng,
-                            bugs=bugs, backoff=self.backoff, incarnation=incarnation,
-                            now=self.now)
-        if role == "learner":
-            return Learner(id, acceptor_count=self.acceptor_count, timeout=s.timeout,
-                           rng=rng, bugs=bugs)
-        if role == "client":
-            return Client(id, session=rng.getrandbits(32), timeout=s.timeout,
-                          window=s.client_window, rng=rng)
-        raise AssertionError(check_role(role))  # check_role raised for any other role
+        # Each start of the same id is a new incarnation, so a restarted proposer never
+        # reuses a round of its earlier life (see rounds.py); a client's is its session.
+        incarnation = rng.getrandbits(32) if role == "client" else self._starts.get((role, id), 0)
+        return make_role(role, id, self.settings, rng=rng, incarnation=incarnation,
+                         bugs=self.bugs, now=self.now, backoff=self.backoff)
 
     @staticmethod
     def _check_role(role: str, id: int) -> None:

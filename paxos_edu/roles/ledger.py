@@ -18,7 +18,7 @@ from typing import Optional
 
 from ..effects import Send
 from ..messages import Batch, CatchUp, Group
-from ..quorum import quorum_size
+from ..quorum import is_voter, quorum_size
 from .jitter import jittered
 
 CATCHUP_PAGE = 64
@@ -34,12 +34,16 @@ class Ledger:
         prefix = 0          every instance below is decided
         highest = -1        highest instance heard of
         votes = {}          instance -> {round -> set of acceptor ids}
+        ignored_votes = 0   2B from ids outside 1..acceptor_count, not counted
     """
 
-    __slots__ = ("quorum", "decided", "prefix", "highest", "votes", "first_value")
+    __slots__ = ("acceptor_count", "quorum", "decided", "prefix", "highest", "votes",
+                 "first_value", "ignored_votes")
 
     def __init__(self, acceptor_count: int, *, quorum: Optional[int] = None) -> None:
+        self.acceptor_count = acceptor_count
         self.quorum = quorum if quorum is not None else quorum_size(acceptor_count)
+        self.ignored_votes = 0
         self.decided: dict[int, Batch] = {}
         self.prefix = 0
         self.highest = -1
@@ -53,7 +57,14 @@ class Ledger:
         return instance < self.prefix or instance in self.decided
 
     def vote(self, acceptor: int, rnd: int, instance: int, value: Batch) -> bool:
-        """Count one 2B; True if it completes a quorum and decides ``instance`` now."""
+        """Count one 2B; True if it completes a quorum and decides ``instance`` now.
+
+        A 2B from an acceptor id outside ``1..acceptor_count`` is ignored (and counted in
+        :attr:`ignored_votes`): a misconfigured or forged acceptor must not shrink a quorum.
+        """
+        if not is_voter(acceptor, self.acceptor_count):
+            self.ignored_votes += 1
+            return False
         if instance > self.highest:
             self.highest = instance
         if self.is_decided(instance):

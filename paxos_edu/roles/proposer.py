@@ -58,7 +58,7 @@ from ..messages import (
     Submission,
     Submit,
 )
-from ..quorum import quorum_size
+from ..quorum import is_voter, quorum_size
 from ..rounds import (
     MAX_COUNTER,
     NO_ROUND,
@@ -95,6 +95,7 @@ class Proposer:
         slots = {}          instance -> Commander driving it (phase, value c_val, retry time)
         pending = {}        submissions heard, not yet in a slot nor known decided
         ledger              decided instances (kept, to answer catch-up)
+        ignored_promises = 0  1B from acceptor ids outside 1..acceptor_count, not counted
     """
 
     def __init__(
@@ -123,7 +124,9 @@ class Proposer:
         self.bugs = bugs
         self.backoff = backoff  # False: retry at once after losing (notebook 05)
         self.incarnation = incarnation  # which run of this proposer id (see rounds.py)
+        self.acceptor_count = acceptor_count
         self.quorum = quorum_size(acceptor_count)
+        self.ignored_promises = 0  # 1B from acceptor ids outside 1..acceptor_count
         self.status = Status.FOLLOWER
         self.c_rnd = 0
         self.highest_seen = 0
@@ -262,6 +265,9 @@ class Proposer:
     def on_phase1b(self, m: Phase1B, now: float) -> list[Effect]:
         """Phase 1b, a promise: for the scout (all instances, multi mode) or for the
         commander of its instance (classic mode)."""
+        if not is_voter(m.acceptor, self.acceptor_count):
+            self.ignored_promises += 1  # from outside 1..acceptor_count: must not count
+            return []
         if m.rnd != self.c_rnd:
             return []  # a promise for an older round of ours, or another proposer's
         if self.status is Status.PREPARING:
