@@ -21,6 +21,12 @@ NO_ROUND = 0
 MAX_COUNTER = ((1 << 63) - 1) // ROUND_STRIDE
 """Counters stop here: a round must fit the wire's 63 bits (``messages.END``)."""
 
+ROUND_HORIZON = 1 << 24
+"""Most counters a round may lie above the highest one a process knows. Counters grow by
+one per election, so a real round is never 16 million elections ahead; a round further
+up is a forgery (or a neighbour's bug) -- adopting it would burn the round space until no
+proposer could outbid it any more, a wedge."""
+
 
 def make_round(counter: int, proposer: int, incarnation: int = 0) -> int:
     """The round numbered ``counter`` of run ``incarnation`` of ``proposer`` (counter >= 1)."""
@@ -40,6 +46,14 @@ def round_incarnation(rnd: int) -> int:
 def round_counter(rnd: int) -> int:
     """The counter part of a round (what a human would call "round 3")."""
     return rnd // ROUND_STRIDE
+
+
+def plausible_round(rnd: int, known: int) -> bool:
+    """True if ``rnd`` could come from a real proposer, for a process whose highest known
+    round is ``known``: at most :data:`ROUND_HORIZON` counters above it, and below the last
+    counter (a round nobody could ever outbid)."""
+    counter = rnd // ROUND_STRIDE
+    return counter < MAX_COUNTER and counter <= known // ROUND_STRIDE + ROUND_HORIZON
 
 
 def next_round_above(seen: int, proposer: int, incarnation: int = 0) -> int:

@@ -33,6 +33,7 @@ from ..messages import (
     Phase2A,
     Phase2B,
 )
+from ..rounds import plausible_round
 
 
 @dataclass(slots=True)
@@ -69,6 +70,10 @@ class Acceptor:
     def handle(self, msg: Message, now: float) -> list[Effect]:
         """React to one message from the acceptors group."""
         match msg:
+            case Phase2A() | Phase1A() if not plausible_round(
+                msg.rnd, max(self.rnd, self.max_slot_rnd)
+            ):
+                return []  # a forged round: promising it would lock every proposer out
             case Phase2A():
                 return self.on_phase2a(msg)
             case Phase1A():

@@ -60,11 +60,11 @@ from ..messages import (
 )
 from ..quorum import is_voter, quorum_size
 from ..rounds import (
-    MAX_COUNTER,
     NO_ROUND,
     format_round,
     make_round,
     next_round_above,
+    plausible_round,
     round_counter,
     round_owner,
 )
@@ -75,6 +75,10 @@ from .ledger import CATCHUP_PAGE, CatchUpRequester, Ledger
 from .scout import Scout
 
 Key = tuple[int, int, int]
+
+RECOVERY_HORIZON = 1 << 20
+"""Most instances past its first undecided one that a new leader re-drives in a row (see
+:meth:`Proposer._lead`); votes reported further ahead are re-proposed when reached."""
 
 
 class Status(enum.Enum):
@@ -134,6 +138,7 @@ class Proposer:
         self.slots: dict[int, Commander] = {}
         self.scout: Optional[Scout] = None
         self.recovery: dict[int, Accepted] = {}  # votes phase 1 reported, to re-propose
+        self.far_votes: dict[int, Accepted] = {}  # ... and those beyond RECOVERY_HORIZON
         self.recover_next = 0  # next instance to re-drive after phase 1 ...
         self.recover_top = -1  # ... up to this one
         self.pending: dict[Key, Submission] = {}
@@ -302,11 +307,17 @@ class Proposer:
         self.scout = None
         if Bug.IGNORE_1B_VALUE in self.bugs:
             votes = {}
-        # Everything up to the highest instance anyone reported, heard of, or that we
-        # used ourselves before (a slot we dropped when stepping down) gets re-driven --
-        # through the window like new values, so even an absurd instance number (a forged
-        # datagram, without a secret) costs work over time, never a frozen process.
-        top = max([self.ledger.highest, self.next_instance - 1, *votes])
+        # Everything up to the highest instance a promise reported, or that we used
+        # ourselves before (a slot we dropped when stepping down), gets re-driven --
+        # through the window like new values. In multi mode instances merely *heard of*
+        # (a heartbeat, a single 2B) do not count: a decided instance has a vote in every
+        # quorum. (Classic mode has no report up front; it recovers what it heard of.)
+        # A vote beyond RECOVERY_HORIZON (a forged 10**18) is not recovered up to: it
+        # waits in ``far_votes`` and is re-proposed if new values ever reach it (P2c).
+        horizon = first + RECOVERY_HORIZON
+        heard = (self.ledger.highest,) if self.mode == "classic" else ()
+        top = max([self.next_instance - 1, *(i for i in (*votes, *heard) if i <= horizon)])
+        self.far_votes = {i: v for i, v in votes.items() if i > horizon}
         self.recovery = votes
         self.recover_next = first
         self.recover_top = top
@@ -366,7 +377,13 @@ class Proposer:
                 self.placed[key] = sub
             while self.ledger.is_decided(self.next_instance):
                 self.next_instance += 1
-            effects.append(self._command(self.next_instance, tuple(batch), now))
+            far = self.far_votes.pop(self.next_instance, None)
+            if far is not None:  # a vote phase 1 reported far ahead: it goes first
+                self._unplace(tuple(batch))
+                self._place(far.v_val)
+                effects.append(self._command(self.next_instance, far.v_val, now))
+            else:
+                effects.append(self._command(self.next_instance, tuple(batch), now))
             self.next_instance += 1
         return effects
 
@@ -395,6 +412,8 @@ class Proposer:
 
     def on_nack(self, m: Nack, now: float) -> list[Effect]:
         """A higher promise exists: give up this round and back off."""
+        if not self._plausible(m.promised):
+            return []  # no acceptor promised that: a forged Nack
         self._saw_round(m.promised)
         if m.rnd != self.c_rnd or self.status is Status.FOLLOWER:
             return []
@@ -406,7 +425,7 @@ class Proposer:
         if m.proposer == self.id:
             return []  # our own heartbeat, looped back by multicast
         self.ledger.heard_of(m.decided - 1)
-        if m.rnd == NO_ROUND:  # a follower's status: how far decisions go, nothing more
+        if m.rnd == NO_ROUND or not self._plausible(m.rnd):  # a follower's status / forged
             return list(self.catchup.update(self.ledger, now))
         self._saw_round(m.rnd)
         effects: list[Effect] = []
@@ -422,7 +441,7 @@ class Proposer:
             self._unplace(slot.value)
         self.slots.clear()
         self.scout = None
-        self.recovery, self.recover_top = {}, -1
+        self.recovery, self.recover_top, self.far_votes = {}, -1, {}
         self.status = Status.FOLLOWER
         self.leader_seen_at = now
         if self.backoff:
@@ -505,10 +524,13 @@ class Proposer:
                 self.pending[key] = sub
 
     def _saw_round(self, rnd: int) -> None:
-        """Remember the highest round seen -- unless no round above it could be encoded
-        (only a forged datagram carries such a round; adopting it would wedge us)."""
-        if rnd > self.highest_seen and round_counter(rnd) < MAX_COUNTER:
+        """Remember the highest round seen -- unless it is implausibly high (only a forged
+        datagram carries such a round; adopting it would wedge us)."""
+        if rnd > self.highest_seen and self._plausible(rnd):
             self.highest_seen = rnd
+
+    def _plausible(self, rnd: int) -> bool:
+        return plausible_round(rnd, max(self.highest_seen, self.c_rnd))
 
     def _heartbeat(self, now: float) -> Send:
         """Leader: "I lead in c_rnd" every half timeout. Follower: round 0 ("not leading")
