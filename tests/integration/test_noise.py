@@ -57,7 +57,8 @@ def test_noise_without_secret_breaks_no_guarantee(tmp_path):
         assert len(rows) == 2 * VALUES, f"learner {learner} learned {len(rows)}"
         assert rows["value"].is_unique, f"learner {learner} learned a value twice"
         assert set(rows["value"]) == set(values[1]) | set(values[2])
-    sequences = [list(rows.sort_values("position")["value"]) for _, rows in learned.groupby("learner")]
+    by_learner = learned.groupby("learner")
+    sequences = [list(rows.sort_values("position")["value"]) for _, rows in by_learner]
     assert all(seq == sequences[0] for seq in sequences)
     errors = _decode_errors(run)
     assert errors.get("checksum", 0) > 0, errors
