@@ -113,7 +113,9 @@ function render({model, el}) {
     let left = evt.clientX - r.left + 14;
     let top = evt.clientY - r.top + 14;
     const w = box.offsetWidth || 280;
+    const h = box.offsetHeight || 120;
     if (left + w > r.width - 4) left = Math.max(4, evt.clientX - r.left - w - 14);
+    if (top + h > r.height - 4) top = Math.max(4, evt.clientY - r.top - h - 14);  // above the pointer
     box.style.left = `${left}px`;
     box.style.top = `${top}px`;
   }
@@ -162,6 +164,7 @@ function render({model, el}) {
     deliver.addEventListener("click", () => ask("deliver"));
     drop.addEventListener("click", () => ask("drop"));
     cancel.addEventListener("click", () => { menu.hidden = true; });
+    tip.hidden = true;
     menu.hidden = false;
     place(menu, evt);
   }
@@ -243,8 +246,9 @@ function render({model, el}) {
     const atEnd = k === d.rows.length;
     body.replaceChildren();
     const n = d.rows.length;
-    const nowY = rowY(k) - ROW_H / 2 + 4;
-    const height = rowY(Math.max(n, k) + 1) + 8;
+    // the "now" line leaves room below the last event, so copies sent by it do not lie flat
+    const nowY = rowY(k) + ROW_H;
+    const height = Math.max(nowY, rowY(n)) + ROW_H;
     const s = svg("svg", {width: geo.width, height, class: "lamport-svg"}, body);
     const defs = svg("defs", {}, s);
     for (const [kind, info] of Object.entries(d.kinds)) {
@@ -323,7 +327,7 @@ function render({model, el}) {
                           "data-kind": m.kind, "data-key": m.key, "data-msg-id": m.msg_id,
                           "data-from": m.from, "data-to": m.to, "data-label": m.label,
                           "data-outcome": ended ? m.outcome : "in flight"}, layer);
-      const headed = cls !== "lamport-dropped";
+      const headed = cls === "lamport-delivered";  // a drop ends in a cross, a copy in flight in a ring
       svg("line", {x1: x0, y1: y0, x2: x1, y2: y1, stroke: color, class: "lamport-line",
                    "marker-end": headed ? `url(#lamport-head-${m.kind}-${uid})` : null}, g);
       svg("line", {x1: x0, y1: y0, x2: x1, y2: y1, class: "lamport-hit"}, g);
@@ -382,7 +386,10 @@ function render({model, el}) {
   }
 
   function hook(g, d, m, k) {
-    g.addEventListener("mouseenter", (evt) => { g.classList.add("lamport-hover"); showTip(evt, messageTip(d, m, k)); });
+    g.addEventListener("mouseenter", (evt) => {
+      g.classList.add("lamport-hover");
+      if (menu.hidden) showTip(evt, messageTip(d, m, k));
+    });
     g.addEventListener("mousemove", (evt) => place(tip, evt));
     g.addEventListener("mouseleave", () => { g.classList.remove("lamport-hover"); tip.hidden = true; });
   }
@@ -405,6 +412,10 @@ function render({model, el}) {
   }
 
   const uid = Math.random().toString(36).slice(2, 8);
+  // JupyterLab binds keys (arrows, Home, End, ...) to notebook commands; keys meant for
+  // the slider must not move the notebook's cell selection instead.
+  const KEYS = new Set(["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Home", "End", "PageUp", "PageDown", " "]);
+  controls.addEventListener("keydown", (evt) => { if (KEYS.has(evt.key)) evt.stopPropagation(); });
   scrub.addEventListener("input", () => { shown = Number(scrub.value); menu.hidden = true; draw(); });
   back.addEventListener("click", () => { shown = Math.max(0, (shown ?? lastRows) - 1); draw(); });
   fwd.addEventListener("click", () => { shown = Math.min(lastRows, (shown ?? lastRows) + 1); draw(); });

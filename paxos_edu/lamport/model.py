@@ -376,7 +376,7 @@ def _row_at(trace: list, row_of: list[int], t: float) -> int:
 
 
 def _from_run(run: Any, title: Optional[str], max_sends: int) -> dict[str, Any]:
-    from ..viz import message_frame  # the pairing of sends and receipts lives there
+    from ..trace import message_frame  # the pairing of sends and receipts lives there
 
     frame = message_frame(run)
     sends = frame.index[frame["event"] == "sent"]
