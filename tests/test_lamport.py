@@ -151,9 +151,9 @@ def test_the_shared_rounds_counterexample_shows_two_values_in_one_round(shared_r
     by_slot: dict[tuple, set] = {}
     for rnd, instance, value in accepts:
         by_slot.setdefault((rnd, instance), set()).add(value)
-    assert any(len(values) > 1 for values in by_slot.values()), accepts
+    (rnd, instance), values = next((slot, v) for slot, v in by_slot.items() if len(v) > 1)
     labels = {m["label"] for m in by_kind(data, "PHASE2A")}
-    assert {"2A 1.0 i0 [a]", "2A 1.0 i0 [no-op]"} <= labels
+    assert {f"2A {rnd} i{instance} [{v}]" for v in values} <= labels, labels
 
 
 def test_a_violation_is_attached_to_the_conflicting_deliveries(shared_rounds):

@@ -166,7 +166,8 @@ def test_exported_diagram_works_offline(chromium: Any, tmp_path: Any) -> None:
         root = page.locator(".lamport")
         assert "total order / agreement violated" in root.locator(".lamport-verdict").inner_text()
         labels = svg_texts(root.locator('.lamport-label[data-kind="PHASE2A"]'))
-        assert {"2A 1.0 i0 [a]", "2A 1.0 i0 [no-op]"} <= set(labels), labels
+        same_slot = [t.rsplit(" ", 1) for t in labels if t.startswith("2A 1.0 i0 ")]
+        assert len({value for _, value in same_slot}) == 2, labels  # two values, one round
         assert root.locator(".lamport-mark.lamport-violation").count() == 2
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "lamport-export-01-offline.png"), full_page=True)
