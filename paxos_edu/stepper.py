@@ -132,9 +132,11 @@ class Stepper(widgets._Panel):
         sim: a :class:`~paxos_edu.sim.Simulation` with ``manual=True`` (it may already
             have steps: a counterexample's simulation opens at its first step).
         heartbeats: list heartbeats too (off: they hide the phases; counted apart).
-        diagram: ``True`` draws the sequence diagram picture (cached per step);
-            ``"lamport"`` shows the interactive Lamport diagram widget instead
-            (:mod:`paxos_edu.lamport`); ``False`` shows no diagram.
+        diagram: ``"auto"`` (default) shows the interactive Lamport diagram widget
+            (:mod:`paxos_edu.lamport`: click a message in flight to deliver or drop it)
+            when anywidget is there, else the picture; ``"lamport"`` insists on the
+            widget; ``True`` / ``"picture"`` draws the matplotlib sequence diagram
+            (cached per step, ~1 s to draw each new one); ``False`` shows no diagram.
         speed: steps per second when playing.
 
     Attributes:
@@ -146,7 +148,7 @@ class Stepper(widgets._Panel):
     PICTURES_KEPT = 64
     """How many drawn pictures are kept for Back / Forward (a PNG is ~100 kB)."""
 
-    def __init__(self, sim: Any, *, heartbeats: bool = False, diagram: Any = True,
+    def __init__(self, sim: Any, *, heartbeats: bool = False, diagram: Any = "auto",
                  speed: float = 2.0) -> None:
         super().__init__()
         if not getattr(sim, "manual", False):
@@ -161,14 +163,23 @@ class Stepper(widgets._Panel):
         self._picture_key: Optional[tuple] = None
         self._picture_pending = False
         self._syncing = False
+        self._from_view = False
         self._timer: Any = None
         self._base = len(sim.history)  # steps taken before the stepper opened
         self._build(heartbeats, speed)
         self.lamport = None
-        if diagram == "lamport":
-            from .lamport import LamportDiagram
-
-            self.attach_diagram(LamportDiagram(sim, on_change=lambda _: self.refresh()))
+        if diagram in ("auto", "lamport"):
+            try:
+                from .lamport import LamportDiagram
+            except ImportError:  # anywidget missing: the picture instead
+                if diagram == "lamport":
+                    raise
+                self.diagram = True
+            else:
+                self.attach_diagram(LamportDiagram(sim, on_change=self._on_view_action))
+        elif diagram not in (True, False, None, "picture"):
+            raise UsageError(f"diagram must be 'auto', 'lamport', 'picture' or False, "
+                             f"not {diagram!r}")
         self.refresh()
 
     # -------------------------------------------------------------- layout
@@ -256,12 +267,21 @@ class Stepper(widgets._Panel):
 
     def attach_diagram(self, view: Any) -> None:
         """Show ``view`` (e.g. a Lamport diagram widget) instead of the picture and call its
-        ``refresh()`` after every step (its own actions should call :meth:`refresh`)."""
+        ``refresh()`` after every step; an action taken in the view should call
+        :meth:`_on_view_action` (the Lamport diagram's ``on_change``)."""
         self.lamport = view
         self.diagram = False
         self.diagram_box.children = [view]
         if hasattr(view, "refresh"):
-            self.on_step(lambda _: view.refresh())
+            self.on_step(lambda _: None if self._from_view else view.refresh())
+
+    def _on_view_action(self, _view: Any) -> None:
+        """The view delivered or dropped a message itself (and redrew): redraw the rest."""
+        self._from_view = True
+        try:
+            self.refresh()
+        finally:
+            self._from_view = False
 
     def on_step(self, callback: Callable[[Stepper], None]) -> Callable[[Stepper], None]:
         """Call ``callback(stepper)`` after every redraw (a step, a rewind, a filter)."""

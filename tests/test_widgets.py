@@ -13,7 +13,6 @@ from IPython.display import Image  # noqa: E402
 
 from paxos_edu import experiments, widgets  # noqa: E402
 from paxos_edu.errors import UsageError  # noqa: E402
-from paxos_edu.sim import Simulation  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -37,72 +36,10 @@ def clears(monkeypatch):
     return calls
 
 
-def manual_sim():
-    sim = Simulation(seed=1, manual=True, proposers=1, learners=1, clients=1)
-    sim.submit(1, ["hello"])
-    return sim
-
-
-# ---------------------------------------------------------------------- stepper
-
-
-def test_stepper_needs_a_manual_simulation():
-    with pytest.raises(UsageError):
-        widgets.Stepper(Simulation(seed=1))
-
-
 @pytest.fixture
 def no_pictures(monkeypatch):
     """Skip rendering PNGs where a test is about something else (they cost ~0.2 s each)."""
     monkeypatch.setattr(widgets, "figure_image", lambda fig, dpi=80: plt.close(fig) or "png")
-
-
-def test_stepper_delivers_the_selected_message_and_the_state_table_changes(clears, no_pictures):
-    sim = manual_sim()
-    st = widgets.Stepper(sim)
-    assert [label for label, _ in st.messages.options][0].startswith("client1 -> proposer1")
-    assert st.deliver_selected().startswith("deliver client1 -> proposer1: SUBMIT")
-    st.advance(0.1)  # proposer1's patience runs out: it prepares
-    assert all(c.kind == "PHASE1A" for c in st._listed())
-    before = st.state_table()
-    st.messages.value = st._listed()[1].id  # the 1A to acceptor2
-    st.deliver_button.click()
-    after = st.state_table()
-    changed = after.compare(before)
-    assert list(changed.index) == [1] and after.loc[1, "rnd"] == "1.1"
-    assert st.history[-1].startswith("deliver proposer1 -> acceptor2: PHASE1A")
-    assert any(c.kind == "PHASE1B" and c.sender == "acceptor2" for c in sim.in_flight)
-    assert clears and all(clears)  # every refresh replaces the output
-    assert st.shown[-1] == "png"  # the sequence diagram
-    assert "t = 0.100 s" in st.status.value
-
-
-def test_stepper_drop_deliver_all_and_hidden_heartbeats():
-    sim = manual_sim()
-    st = widgets.Stepper(sim, diagram=False)
-    st.drop_button.click()
-    assert [r.event for r in sim.trace][-1] == "dropped"
-    assert st.deliver_selected() == "nothing to deliver"
-    st.advance(0.1)
-    assert any(c.kind == "HEARTBEAT" for c in sim.in_flight)
-    assert all(c.kind != "HEARTBEAT" for c in st._listed())
-    st.heartbeats.value = True
-    assert any(c.kind == "HEARTBEAT" for c in st._listed())
-    st.deliver_all_button.click()
-    assert sim.in_flight == [] and st.messages.options == ()
-    assert st.history[-1].startswith("delivered ")
-
-
-def test_stepper_advance_button_uses_the_dt_box():
-    st = widgets.Stepper(manual_sim(), diagram=False)
-    st.dt.value = 0.25
-    st.advance_button.click()
-    assert st.sim.now == pytest.approx(0.25)
-    assert st.history == ["advanced 0.25 s"]
-    assert len(st.shown) == 3  # tables only, no diagram
-    st.diagram = True
-    st.refresh()
-    assert isinstance(st.shown[-1], Image) and st.shown[-1].data.startswith(b"\x89PNG")
 
 
 # ---------------------------------------------------------------------- loss and timeout
