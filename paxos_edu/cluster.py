@@ -23,7 +23,8 @@ Theory of operation
 
 **Start-up.** Starting a Python interpreter and importing the runtime costs 0.1 to 0.2 s
 of CPU per process -- about a second for a nine-process cluster on two cores. So by default
-processes are *forked* from a zygote (:mod:`paxos_edu.launcher`): one helper process per
+processes are *forked* from a zygote (:func:`paxos_edu.launcher.spawn`, which returns a
+:class:`~paxos_edu.launcher.Child` with ``pid``, ``poll`` and ``wait``): one helper process per
 Python session that has imported the runtime once and forks a child per request (a few
 milliseconds each). The
 child becomes its own session leader, gets the stdin/stdout/stderr it was sent (file
@@ -59,8 +60,6 @@ import fcntl
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import tempfile
 import time
 import weakref
@@ -72,7 +71,7 @@ from .codec import MAX_VALUE_BYTES
 from .config import Config, settings_from
 from .errors import PaxosEduError, UsageError
 from .eventlog import is_run_file, run_directory
-from .launcher import READY_TIMEOUT, ProcessFailed, _child_env, _Zygote, _zygote, prestart
+from .launcher import LAUNCHERS, READY_TIMEOUT, Child, ProcessFailed, prestart, reap, spawn
 from .processes import START_ORDER, check_role, process_name
 from .transport import free_multicast_addresses
 
@@ -83,7 +82,6 @@ if TYPE_CHECKING:  # pandas is imported only when a table is asked for
 
 CONFIG_NAME = "paxos.conf"
 """Name of the config file a cluster writes into its run directory."""
-LAUNCHERS = ("fork", "spawn")
 STOP_TIMEOUT = 2.0
 """Seconds :meth:`Cluster.stop` waits for a clean exit before SIGKILL."""
 _POLL = 0.002
@@ -98,19 +96,16 @@ class ClusterTimeout(PaxosEduError, TimeoutError):
 class _Proc:
     """One role process of a cluster, whichever launcher started it."""
 
-    def __init__(self, role: str, id: int, pid: int, *, popen: Optional[subprocess.Popen[bytes]],
-                 zygote: Optional[_Zygote], stdin: Optional[int], stderr_path: Path) -> None:
+    def __init__(self, role: str, id: int, child: Child, *, stdin: Optional[int],
+                 stderr_path: Path) -> None:
         self.role = role
         self.id = id
-        self.pid = pid
-        self.popen = popen
-        self.zygote = zygote
+        self.child = child  # the launcher's handle: pid, poll, wait
         self.stdin = stdin  # write end of a client's stdin pipe (non-blocking), else None
         self.pending = bytearray()  # submitted bytes that did not fit in the pipe yet
         self.submitted = 0  # values given to submit()
         self.stderr_path = stderr_path
         self.state = "running"  # running | paused | killed | stopped | exited
-        self.returncode: Optional[int] = None
         self.log_before = (0, 0)  # (inode, size) of its event log before it started
         self.stderr_offset = 0  # where this life's stderr starts in stderr_path
 
@@ -118,25 +113,16 @@ class _Proc:
     def name(self) -> str:
         return process_name(self.role, self.id)
 
-    def poll(self) -> Optional[int]:
-        if self.returncode is None:
-            if self.popen is not None:
-                self.returncode = self.popen.poll()
-            elif self.zygote is not None:
-                self.zygote.poll()
-                self.returncode = self.zygote.exits.get(self.pid)
-                if self.returncode is None and self.zygote.dead:
-                    # Nobody reports this child's exit any more; it died with the
-                    # zygote (PR_SET_PDEATHSIG) unless it still answers.
-                    import psutil
+    @property
+    def pid(self) -> int:
+        return self.child.pid
 
-                    try:
-                        gone = psutil.Process(self.pid).status() == psutil.STATUS_ZOMBIE
-                    except psutil.NoSuchProcess:
-                        gone = True
-                    if gone:
-                        self.returncode = -signal.SIGKILL
-        return self.returncode
+    @property
+    def returncode(self) -> Optional[int]:
+        return self.child.returncode
+
+    def poll(self) -> Optional[int]:
+        return self.child.poll()
 
     @property
     def alive(self) -> bool:
@@ -151,16 +137,7 @@ class _Proc:
                 pass
 
     def wait(self, timeout: float) -> Optional[int]:
-        deadline = time.monotonic() + timeout
-        while self.poll() is None and time.monotonic() < deadline:
-            if self.popen is not None:
-                try:
-                    self.popen.wait(timeout=min(_POLL * 5, max(deadline - time.monotonic(), 0)))
-                except subprocess.TimeoutExpired:
-                    pass
-            else:
-                time.sleep(_POLL)
-        return self.returncode
+        return self.child.wait(timeout)
 
     def stderr_tail(self, limit: int = 1500) -> str:
         """The end of what this life wrote on stderr (earlier lives' text comes before)."""
@@ -192,6 +169,10 @@ class _Proc:
             del self.pending[:written]
 
 
+def _keep(owner: object) -> None:
+    """Nothing: :func:`weakref.finalize` holds ``owner`` alive until its object dies."""
+
+
 def _kill_all(procs: list[_Proc]) -> None:
     """Finalizer (garbage collection, interpreter exit): SIGKILL every live child by PID."""
     for proc in procs:
@@ -205,12 +186,7 @@ def _kill_all(procs: list[_Proc]) -> None:
                 os.kill(proc.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-    for proc in procs:
-        if proc.popen is not None:
-            try:
-                proc.popen.wait(timeout=1.0)
-            except subprocess.TimeoutExpired:  # pragma: no cover
-                pass
+    reap([proc.child for proc in procs])
 
 
 class _RunDir:
@@ -327,7 +303,8 @@ class Cluster:
             raise UsageError(f"trace must be 'values' or 'messages', not {trace!r}")
         if launcher not in LAUNCHERS:
             raise UsageError(f"launcher must be one of {', '.join(LAUNCHERS)}, not {launcher!r}")
-        self._zygote = _zygote() if launcher == "fork" else None  # imports while we prepare
+        if launcher == "fork":
+            prestart()  # the fork server imports while we prepare
         self.launcher = launcher
         self.trace = trace
         self._bugs = _bug_names(bugs)
@@ -390,16 +367,8 @@ class Cluster:
                 stdin = read_end
             else:
                 stdin = null
-            if self._zygote is not None:
-                popen = None
-                pid = self._zygote.spawn(argv, [stdin, null, err], str(self.path))
-            else:
-                popen = subprocess.Popen(
-                    [sys.executable, "-m", "paxos_edu", *argv], stdin=stdin, stdout=null,
-                    stderr=err, cwd=self.path, env=_child_env(), start_new_session=True,
-                    close_fds=True,
-                )
-                pid = popen.pid
+            child = spawn(argv, stdin=stdin, stdout=null, stderr=err, cwd=self.path,
+                          launcher=self.launcher)
         except BaseException:
             if write_end is not None:
                 os.close(write_end)
@@ -409,8 +378,7 @@ class Cluster:
                 os.close(stdin)
             os.close(null)
             os.close(err)
-        proc = _Proc(role, id, pid, popen=popen, zygote=self._zygote, stdin=write_end,
-                     stderr_path=stderr_path)
+        proc = _Proc(role, id, child, stdin=write_end, stderr_path=stderr_path)
         proc.log_before, proc.stderr_offset = log_before, stderr_offset
         self._procs.append(proc)
         return proc
@@ -771,7 +739,8 @@ class Cluster:
 
             self.stop()
             run = load_run(self.path)
-            run._run_dir = self._dir  # type: ignore[attr-defined] -- keeps a temp dir alive
+            if self._dir is not None:  # a temporary directory lives as long as the Run too
+                weakref.finalize(run, _keep, self._dir)
             self._run = run
         return self._run
 
