@@ -89,6 +89,16 @@ _PIPE_SIZE = 1 << 20
 _F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 
 
+class IdentityConflict(ProcessFailed):
+    """A process of this cluster gave up because another live process has its role and id
+    (a process left from an earlier run, a second ``acceptor.sh 1``; see
+    :mod:`paxos_edu.identity`). ``process`` names it, e.g. ``"acceptor1"``."""
+
+    def __init__(self, message: str, process: str) -> None:
+        super().__init__(message)
+        self.process = process
+
+
 class ClusterTimeout(PaxosEduError, TimeoutError):
     """:meth:`Cluster.wait` ran out of time; the message says which learner misses what."""
 
@@ -411,6 +421,8 @@ class Cluster:
         message = f"{proc.role} {proc.id} (pid {proc.pid}) {what}{how}"
         if tail:
             message += f"; its stderr ({proc.stderr_path.name}):\n{tail}"
+        if code == 2 and "identity conflict:" in tail:
+            return IdentityConflict(message, proc.name)
         return ProcessFailed(message)
 
     def _current(self, role: str, id: int) -> Optional[_Proc]:
@@ -452,8 +464,12 @@ class Cluster:
         if failed:
             for proc in failed:
                 proc.state = "exited"
-            raise ProcessFailed("\n".join(str(self._failure(p, "exited unexpectedly"))
-                                          for p in failed))
+            errors = [self._failure(p, "exited unexpectedly") for p in failed]
+            message = "\n".join(map(str, errors))
+            conflicts = [e for e in errors if isinstance(e, IdentityConflict)]
+            if conflicts:
+                raise IdentityConflict(message, conflicts[0].process)
+            raise ProcessFailed(message)
 
     # ------------------------------------------------------------------ feeding values
 

@@ -20,7 +20,8 @@ deliver     learner: ``position`` (0-based), ``instance``, ``client``, ``session
             ``seq``, ``value``
 sent,       only at trace level ``"messages"``: ``kind`` (e.g. ``"PHASE2A"``),
 received,   ``instance``, ``round``, ``group`` (e.g. ``"acceptors"``), ``size``
-dropped     (bytes); ``dropped`` adds ``reason`` (``"loss"``, ``"decode"``, ``"auth"``)
+dropped     (bytes); ``dropped`` adds ``reason`` (``"loss"``, ``"decode"``, ``"auth"``,
+            ``"identity"``: a vote of an acceptor id with two live incarnations)
 note        ``note`` (the role note's event name) plus the note's fields
 counters    ``counters``: a dict written at exit (sent/received/dropped by kind, ...)
 stop        nothing: the process exited cleanly (no ``stop`` means it was killed)

@@ -35,6 +35,13 @@ the size limit, not UTF-8) is reported on stderr as ``stdin:<line>: <problem>`` 
 skipped. The client exits 0 once stdin has ended and every value it submitted is
 acknowledged by a proposer as decided -- re-submitting after each timeout until then.
 
+Identity: every datagram names its sender (see :mod:`paxos_edu.identity`). The loop
+multicasts a ``Hello`` to its own role's group at start and every ``timeout``; a process
+that hears another live one with its own role and id either warns and keeps serving (it
+is the older) or exits with status 2 and a message on stderr (it is the newcomer).
+Proposers and learners drop the votes of an acceptor id heard with two incarnations at
+once (``dropped`` reason ``identity``).
+
 SIGTERM and SIGINT wake the loop through :func:`signal.set_wakeup_fd`; the process then
 flushes its output, writes its counters and a ``stop`` record, and returns 0.
 """
@@ -59,8 +66,8 @@ from .config import SETTINGS, Config
 from .effects import Deliver, Effect, Note, Send
 from .errors import DecodeError, UsageError
 from .eventlog import EventLog
-from .identity import new_incarnation, role_code
-from .messages import Group, Kind
+from .identity import TwinDetector, VoteFilter, new_incarnation, role_code
+from .messages import Group, Header, Hello, Kind
 from .processes import LISTENS, check_role
 from .roles import Client
 from .roles.factory import check_acceptor_id, make_role
@@ -79,6 +86,10 @@ IDLE_TICK = 0.001
 """Wait used when a role's deadline is still in the past right after its tick."""
 
 EXIT_OUTPUT_CLOSED = 128 + signal.SIGPIPE
+EXIT_IDENTITY_CONFLICT = 2
+"""Exit status of a process that found an older live process with its own role and id."""
+_VOTES = frozenset({Kind.PHASE1B, Kind.NACK, Kind.PHASE2B})
+"""Kinds whose body names the acceptor that sent it: checked by the vote filter."""
 """Exit status of a learner whose stdout reader went away (what a filter killed by SIGPIPE
 shows its shell)."""
 
@@ -241,6 +252,11 @@ class Runtime:
         self.incarnation = new_incarnation()
         self.codec = Codec(config.secret, sender=(role_code(role), id, self.incarnation))
         self._seq = 0  # sequence number of the last datagram sent
+        # Twins (another live process with our role and id) and votes of conflicted
+        # acceptor ids: see identity.py. Hellos go to our own role's group every timeout.
+        self._twins = TwinDetector(role_code(role), id, self.incarnation, config.timeout)
+        self._votes = VoteFilter(4 * config.timeout) if role in ("proposer", "learner") else None
+        self._hello_group = LISTENS[role][0]
         self.role: Any = None
         self.transport: Optional[Transport] = None
         self.log: Optional[EventLog] = None
@@ -308,6 +324,10 @@ class Runtime:
         }
         if self._encode_errors:
             out["encode_errors"] = self._encode_errors
+        twins = self._twins.twins
+        refused = self._votes.refused if self._votes is not None else 0
+        if twins or refused:
+            out["identity"] = {"twins": len(twins), "votes_refused": refused}
         if self.role_name == "learner":
             out["delivered"] = self._delivered
         if self.role_name in ("learner", "proposer") and self.role is not None:
@@ -469,6 +489,13 @@ class Runtime:
                 due = role.deadline()
                 if due is not None and due <= now:
                     due = now + IDLE_TICK  # never spin on a deadline the tick did not move
+            hello = self._twins.next_hello
+            if hello <= now:
+                self._hello(0)
+                self._twins.hello_sent(now)
+                hello = self._twins.next_hello
+            if due is None or hello < due:
+                due = hello
             if is_client:
                 if self._stdin_polled:
                     self._read_stdin()
@@ -497,8 +524,11 @@ class Runtime:
             return
         now = time.monotonic()
         handle = self.role.handle
-        decode = self.codec.decode
+        unpack = self.codec.unpack
         apply = self._apply
+        me = self._twins
+        my_role, my_id, my_incarnation = me.role, me.id, me.incarnation
+        votes = self._votes
         received = self._received
         loss = self._loss
         rand = self._loss_rng.random
@@ -508,16 +538,66 @@ class Runtime:
                 self._drop(data, group, log)
                 continue
             try:
-                msg = decode(data)
+                header, msg = unpack(data)
             except DecodeError as exc:
                 self._bad_datagram(data, group, exc, log)
                 continue
-            received[data[3]] += 1
+            kind = data[3]
+            received[kind] += 1
+            if header[2] != my_incarnation and header[1] == my_id and header[0] == my_role:
+                self._twin(header, msg, now)
+            if kind == Kind.HELLO:
+                continue  # the runtime's own business, never a role's
+            if votes is not None and kind in _VOTES and not votes.admit(header, msg.acceptor,
+                                                                         now):
+                self._refused(kind, group, len(data), log)
+                continue
             if log is not None:
                 log.message("received", msg, group, len(data))
             effects = handle(msg, now)
             if effects:
                 apply(effects)
+
+    def _hello(self, echo: int) -> None:
+        """Multicast a Hello to our own role's group (not traced: it is no Paxos message)."""
+        seq = self._seq + 1
+        data = self.codec.encode(Hello(echo), seq)
+        self._seq = seq
+        if not self.transport.send(self._hello_group, data):  # type: ignore[union-attr]
+            self._send_failed += 1
+        self._sent[Kind.HELLO] += 1
+
+    def _twin(self, header: Header, msg: Any, now: float) -> None:
+        """A datagram of another incarnation of our role and id (see identity.py)."""
+        if header[2] == 0:
+            return  # anonymous: a tool, not a process
+        echo = msg.echo if msg.__class__ is Hello else None
+        twin, answer = self._twins.heard(header, echo, now)
+        if answer is not None:
+            self._hello(answer)
+        if twin is None:
+            return
+        ip, port = self.config.addresses[self._hello_group]
+        since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(twin.started))
+        who = f"{self.role_name} {self.id}"
+        self._apply([Note("identity_conflict", {
+            "other_incarnation": twin.incarnation, "other_started": round(twin.started, 3),
+            "group": f"{ip}:{port}", "action": "keep serving" if twin.newer else "exit"})])
+        if twin.newer:
+            self._complain(f"warning: another {who} started on {ip}:{port} at {since}; this one "
+                           "(the older) keeps serving -- stop the other one")
+            return
+        self._complain(f"identity conflict: another {who} is running on {ip}:{port} since "
+                       f"{since}; stop it, or give this one another id")
+        self._exit_status = EXIT_IDENTITY_CONFLICT
+        self._stopping = True
+
+    def _refused(self, kind: int, group: Group, size: int, log: Optional[EventLog]) -> None:
+        """A vote of an acceptor id that answers with two incarnations (or names another
+        acceptor than its sender): dropped, reason ``identity``."""
+        self._dropped[kind] += 1
+        if log is not None:
+            log.message("dropped", _kind_name(kind), group, size, reason="identity")
 
     def _drop(self, data: bytes, group: Group, log: Optional[EventLog]) -> None:
         kind = data[3] if len(data) > 3 else 0
