@@ -29,6 +29,12 @@ is that recent, the **latest older one** (a retransmission after a loss). A drop
 logged before decoding, with its kind only, so drops pair on (kind, group). When sends
 of more than one process fit in the window, the sender is a guess: such rows have
 ``exact = False`` (the pictures draw them dashed).
+
+A table with columns ``sender`` and ``send_seq`` (a datagram that names its sender and
+the sender's sequence number) needs no guess: a receipt carrying both pairs with the send
+of that process with that number -- the latest one sent before the receipt, should a
+restarted process have used the number again -- and is exact. Receipts without them
+(an undecodable datagram) fall back to the rule above.
 """
 
 from __future__ import annotations
@@ -341,7 +347,8 @@ def _objects(m: pd.DataFrame, column: str) -> list[Any]:
 
 def pair_receipts(messages: pd.DataFrame) -> pd.DataFrame:
     """A real run's ``messages`` table as a :func:`message_frame` frame: each receipt
-    paired with the send it most likely belongs to (rule in the module docstring)."""
+    paired with its send, by the sender's sequence number when the table has it, else
+    with the send it most likely belongs to (rules in the module docstring)."""
     m = messages.sort_values("time", kind="stable").reset_index(drop=True)
     times = m["time"].to_numpy(dtype=float)
     procs = m["process"].tolist()
@@ -349,24 +356,36 @@ def pair_receipts(messages: pd.DataFrame) -> pd.DataFrame:
     kinds, insts, rnds = _objects(m, "kind"), _objects(m, "instance"), _objects(m, "round")
     groups = _objects(m, "group")
     reasons = [r or "" for r in _objects(m, "reason")]
+    named, seqs = _objects(m, "sender"), _objects(m, "send_seq")
     msg_id: list[Any] = [None] * len(m)
     exact = [True] * len(m)
     sender: list[Any] = [None] * len(m)
     receiver: list[Any] = [None] * len(m)
     fine: dict[tuple, list[int]] = {}
     coarse: dict[tuple, list[int]] = {}
+    numbered: dict[tuple, list[int]] = {}
     for i, d in enumerate(dirs):
         if d == "sent":
             msg_id[i] = i + 1
             sender[i] = procs[i]
             fine.setdefault((kinds[i], groups[i], insts[i], rnds[i]), []).append(i)
             coarse.setdefault((kinds[i], groups[i]), []).append(i)
+            if seqs[i] is not None:
+                numbered.setdefault((procs[i], seqs[i]), []).append(i)
     send_times = {key: [times[j] for j in idx] for key, idx in (fine | coarse).items()}
     used: set[tuple[str, int]] = set()
     for i, d in enumerate(dirs):
         if d == "sent":
             continue
         receiver[i] = procs[i]
+        if named[i] is not None and seqs[i] is not None:  # the datagram said who sent it
+            sender[i] = named[i]
+            heard = numbered.get((named[i], seqs[i]), ())
+            sends = [j for j in heard if times[j] <= times[i] + _SLACK]
+            if sends:  # else its send was not logged: the sender is known, the arrow is not
+                s = sends[-1]
+                msg_id[i], insts[i], rnds[i] = s + 1, insts[s], rnds[s]
+            continue
         if kinds[i] is None:
             continue  # undecodable datagram: nobody to pair with
         if d == "received" or insts[i] is not None or rnds[i] is not None:

@@ -176,3 +176,29 @@ def test_process_order_sorts_by_role_then_id_and_keeps_other_names_last():
         "acceptor",
         "other",
     ]
+
+
+def test_receipts_naming_sender_and_sequence_number_pair_exactly():
+    rows = [  # (time, process, direction, kind, instance, round, group, sender, send_seq)
+        (0.000, "acceptor1", "sent", "PHASE1B", 0, R, "proposers", None, 0),
+        (0.000, "acceptor2", "sent", "PHASE1B", 0, R, "proposers", None, 0),
+        (0.001, "proposer1", "received", "PHASE1B", 0, R, "proposers", "acceptor2", 0),
+        (0.001, "proposer1", "received", "PHASE1B", 0, R, "proposers", "acceptor1", 0),
+        (1.000, "acceptor1", "sent", "PHASE1B", 0, R, "proposers", None, 0),  # restarted: 0 again
+        (1.001, "proposer1", "received", "PHASE1B", 0, R, "proposers", "acceptor1", 0),
+        (1.002, "proposer1", "received", "PHASE1B", 0, R, "proposers", "acceptor3", 4),  # unlogged
+        (1.003, "proposer1", "dropped", None, None, None, "proposers", None, None),  # undecodable
+    ]
+    table = real_messages([row[:7] for row in rows])
+    table["sender"] = [row[7] for row in rows]
+    table["send_seq"] = pd.array([row[8] for row in rows], dtype="Int64")
+    frame = trace.message_frame(table)
+    receipts = frame[frame["event"] != "sent"].reset_index(drop=True)
+    sends = frame[frame["event"] == "sent"].set_index("msg_id")
+    assert receipts["sender"].tolist()[:4] == ["acceptor2", "acceptor1", "acceptor1", "acceptor3"]
+    assert receipts["exact"].all()
+    paired = [sends.loc[i, "time"] for i in receipts["msg_id"][:3]]
+    assert paired == [0.0, 0.0, 1.0]  # the restarted acceptor's own send, not its first life's
+    assert sends.loc[receipts["msg_id"][0], "sender"] == "acceptor2"
+    assert pd.isna(receipts["msg_id"][3]) and pd.isna(receipts["msg_id"][4])
+    assert pd.isna(receipts["sender"][4])
