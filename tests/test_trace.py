@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from run_helper import REAL, R, lossy_experiment, real_messages, small_sim_result, subs, write_run
+from run_helper import REAL, R, real_messages, subs, write_run
 
 from paxos_edu import experiments, trace
 from paxos_edu.errors import UsageError
@@ -14,17 +14,6 @@ from paxos_edu.rounds import make_round
 from paxos_edu.runlog import load_run
 from paxos_edu.sim import Simulation, TraceRecord
 from paxos_edu.trace import LEARNED, MESSAGES, NOTES, PROCESSES, PROPOSED
-
-
-@pytest.fixture(scope="module")
-def small_run():
-    return small_sim_result()
-
-
-@pytest.fixture(scope="module")
-def lossy():
-    return lossy_experiment()
-
 
 # ---------------------------------------------------------------------- message_frame
 

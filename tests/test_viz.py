@@ -11,7 +11,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.patches import FancyArrowPatch  # noqa: E402
-from run_helper import REAL, lossy_experiment, small_sim_result  # noqa: E402
+from run_helper import REAL  # noqa: E402
 
 from paxos_edu import experiments, explore, viz  # noqa: E402
 from paxos_edu.errors import UsageError  # noqa: E402
@@ -22,16 +22,6 @@ from paxos_edu.sim import Simulation  # noqa: E402
 def _close_figures():
     yield
     plt.close("all")
-
-
-@pytest.fixture(scope="module")
-def small_run():
-    return small_sim_result()
-
-
-@pytest.fixture(scope="module")
-def lossy():
-    return lossy_experiment()
 
 
 def arrows(ax):
