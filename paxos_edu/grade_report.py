@@ -55,7 +55,7 @@ class Verdict:
         return word if self.required else f"{word} (info)"
 
 
-@dataclass
+@dataclass(repr=False)
 class GradeReport:
     """Every scenario's verdict for one implementation.
 
@@ -134,6 +134,9 @@ class GradeReport:
         return "\n".join(lines)
 
     def __str__(self) -> str:
+        return self.table()
+
+    def __repr__(self) -> str:
         return self.table()
 
     def to_html(self) -> str:

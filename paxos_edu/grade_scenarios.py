@@ -258,6 +258,7 @@ class _State:
     feeder: Optional[Feeder] = None
     learners: list[int] = field(default_factory=list)
     fed_before_kill: Optional[dict[int, int]] = None
+    ended_unsafe: bool = False
     started: float = 0.0
 
     def learn_path(self, lid: int) -> Path:
@@ -424,6 +425,7 @@ def _wait_all(s: _State, deadline: float) -> None:
             next_check = now + CHECK_EVERY_S
             if _safety_problem(s, learned):
                 s.notes.append(f"ended early: a safety violation after {now - s.started:.1f} s")
+                s.ended_unsafe = True
                 return
         if now - last_change >= s.stall:
             s.notes.append(f"ended early: nothing more learned for {s.stall:g} s")
@@ -524,7 +526,7 @@ def _judge(s: _State, verdict: Verdict) -> None:
                                "acceptors (no quorum)")
     if sc.expect == "prefix" and s.fed_before_kill is not None:
         problems += _learned_after_kill(s, learned, proposed)
-    if complete:
+    if complete and not s.ended_unsafe:  # cut short by a violation: counts mean nothing
         for lid, count in sorted(verdict.learned.items()):
             if count < total:
                 missing = next((v.detail for v in report.violations
