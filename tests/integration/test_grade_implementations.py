@@ -75,7 +75,9 @@ def test_a_learner_printing_twice_names_the_value_and_its_positions(tmp_path):
     learn1 = (tmp_path / "work" / "basic-100" / "learn1").read_text().splitlines()
     assert twice.detail == (f"learner 1 delivered {learn1[2]!r} again at position 3: 2 times, "
                             "proposed once"), twice.detail
-    assert twice.learned == {1: 101, 2: 101}
+    assert learn1[2] == learn1[3] and len(set(learn1)) == len(learn1) - 1
+    # A violation ends the scenario early: everything may not be learned by then.
+    assert 4 <= twice.learned[1] <= 101, twice
     assert report.verdict("one-acceptor").passed, "nothing learned: nothing printed twice"
 
 
