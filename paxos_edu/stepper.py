@@ -23,16 +23,17 @@ from __future__ import annotations
 
 import asyncio
 import html
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 import ipywidgets as w
 import pandas as pd
+from IPython.display import HTML
 
 from . import viz, widgets
 from .errors import UsageError
 from .quorum import quorum_size
 
-__all__ = ["Stepper", "state_tables"]
+__all__ = ["Stepper", "in_flight_html", "show_state", "state_tables"]
 
 _HIDDEN = ("HEARTBEAT",)
 """Kinds hidden from the list unless "show heartbeats" is ticked (they hide the phases)."""
@@ -109,6 +110,39 @@ def state_tables(sim: Any) -> dict[str, str]:
              ("next_instance", "next instance"), ("waiting", "waiting"), ("values", "values")],
             "Learners", note="waiting: decided but blocked behind a gap."),
     }
+
+
+def in_flight_html(sim: Any, kinds: Optional[Iterable[str]] = None) -> str:
+    """The copies in flight as an HTML table (oldest first): ``kinds`` such as
+    ``["PHASE1A"]`` (default every kind but heartbeats), blanks where a message has no
+    instance or round."""
+    wanted = {k.upper() for k in kinds} if kinds is not None else None
+    rows = [r for r in sim.in_flight_table().to_dict("records")
+            if (r["kind"] in wanted if wanted is not None else r["kind"] not in _HIDDEN)]
+    return _html_table(rows, [("id", "id"), ("sender", "from"), ("receiver", "to"),
+                              ("kind", "kind"), ("instance", "instance"), ("round", "round"),
+                              ("summary", "what it says")],
+                       f"In flight ({len(rows)} of {len(sim.in_flight)} copies)")
+
+
+def show_state(sim: Any, *tables: str, kinds: Optional[Iterable[str]] = None) -> HTML:
+    """What a notebook cell shows of a simulation: the tables the Stepper shows, by name.
+
+    Args:
+        tables: any of ``"acceptors"``, ``"proposers"``, ``"learners"``, ``"in_flight"``
+            (default the first three), side by side.
+        kinds: for ``"in_flight"``, the message kinds to list (default all but heartbeats).
+    """
+    names = tables or ("acceptors", "proposers", "learners")
+    known = ("acceptors", "proposers", "learners", "in_flight")
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise UsageError(f"show_state: unknown table {unknown[0]!r}; tables are "
+                         f"{', '.join(known)}")
+    views = state_tables(sim) if set(names) - {"in_flight"} else {}
+    parts = [in_flight_html(sim, kinds) if n == "in_flight" else views[n] for n in names]
+    return HTML(_CSS + "<div class='paxos-stepper' style='display:flex;flex-wrap:wrap;"
+                "gap:16px'>" + "".join(parts) + "</div>")
 
 
 _CSS = """<style>

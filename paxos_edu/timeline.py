@@ -204,6 +204,12 @@ class TimeTravel:
         finally:
             self._replaying = False
 
+    def copy(self) -> Any:
+        """An independent simulation with the same timeline, at the same step (for a second
+        Stepper that must not disturb this one)."""
+        args, kwargs = self._init_args
+        return type(self).from_history(self._steps, *args, at=self._position, **kwargs)
+
     @classmethod
     def from_history(cls, steps: Iterable[Step], *args: Any, at: Optional[int] = None,
                      **kwargs: Any) -> Any:

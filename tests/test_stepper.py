@@ -312,3 +312,16 @@ def test_stepper_advance_button_uses_the_dt_box():
     st.diagram = True
     st.refresh()
     assert isinstance(st.shown[-1], Image) and st.shown[-1].data.startswith(b"\x89PNG")
+
+
+def test_show_state_gives_notebooks_the_same_human_tables():
+    s = sim()
+    shown = stepper_module.show_state(s, "proposers", "in_flight").data
+    assert "Proposers" in shown and "In flight (2 of 2 copies)" in shown
+    assert "_raw" not in shown and "&lt;NA&gt;" not in shown and "<NA>" not in shown
+    s.deliver_all("SUBMIT")
+    s.advance(0.01)
+    only = stepper_module.in_flight_html(s, ["phase1a"])
+    assert only.count("<td>PHASE1A</td>") == 3 and "HEARTBEAT" not in only
+    with pytest.raises(UsageError, match="unknown table 'votes'"):
+        stepper_module.show_state(s, "votes")

@@ -205,3 +205,14 @@ def test_a_shrunk_counterexample_opens_at_its_first_step():
     assert sim.history == () and len(sim.redo) == len(cx.schedule)
     sim.forward(len(cx.schedule))
     assert tuple(sim.trace) == tuple(cx.trace) and not safety(sim).ok
+
+
+def test_a_copy_has_the_same_timeline_and_state_but_lives_apart():
+    sim = small_sim()
+    sim.submit(1, ["a"])
+    sim.advance(0.1)
+    sim.back()
+    twin = sim.copy()
+    assert state(twin) == state(sim) and len(twin.redo) == 1
+    twin.forward()
+    assert len(sim.history) == 1 and len(twin.history) == 2
