@@ -45,7 +45,8 @@ try:
 except ImportError:  # run from a checkout without installing
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from paxos_edu import codec, runtime
+from paxos_edu import codec
+from paxos_edu.client_input import STDIN_CHUNK, ClientInput
 from paxos_edu.config import default_config
 from paxos_edu.eventlog import EventLog
 from paxos_edu.messages import Group, Kind
@@ -159,20 +160,21 @@ class Replay:
 
     def submit(self, name: str, values: list[str]) -> None:
         """Feed ``values`` to a client through a pipe on its stdin, a chunk at a time, each
-        read by the runtime's own ``_read_stdin`` (what its loop calls when stdin is ready)."""
+        read by the client's own :class:`ClientInput` (what its loop calls when stdin is
+        ready)."""
         rt = self.runtimes[name]
         read_end, write_end = os.pipe()
-        rt._stdin_fd = read_end
-        chunk = min(getattr(runtime, "STDIN_CHUNK", 1 << 16), 1 << 16)  # fits a pipe
+        stdin = ClientInput(read_end, rt.role, apply=rt._apply, complain=rt._complain)
+        stdin.log = rt.log
+        chunk = min(STDIN_CHUNK, 1 << 16)  # fits a pipe
         data = ("\n".join(values) + "\n").encode()
         try:
             for off in range(0, len(data), chunk):
                 os.write(write_end, data[off:off + chunk])
-                self._charged(name, rt._read_stdin)
+                self._charged(name, stdin.read)
         finally:
             os.close(write_end)
             os.close(read_end)
-            rt._stdin_fd = None
 
     def run(self, expected: int, max_turns: int = 10_000_000) -> None:
         """Turn the processes' loops until both learners printed ``expected`` values."""

@@ -28,12 +28,11 @@ A :class:`Runtime` is a single-threaded :mod:`selectors` loop. Each turn of the 
 The hot path does no per-datagram logging unless the trace level is ``"messages"``;
 counters are list slots indexed by the kind byte of the datagram.
 
-A client also reads its values from stdin inside the same loop (stdin is registered with
-the selector; a regular file, which epoll refuses, is read a chunk per turn instead).
-Each line is one value; blank lines are skipped; a line that is not a valid value (over
-the size limit, not UTF-8) is reported on stderr as ``stdin:<line>: <problem>`` and
-skipped. The client exits 0 once stdin has ended and every value it submitted is
-acknowledged by a proposer as decided -- re-submitting after each timeout until then.
+A client also reads its values from stdin inside the same loop, one per line
+(:mod:`paxos_edu.client_input`: stdin is registered with the selector, or read a chunk per
+turn when it is a regular file). The client exits 0 once stdin has ended and every value
+it submitted is acknowledged by a proposer as decided -- re-submitting after each timeout
+until then.
 
 Identity: every datagram names its sender (see :mod:`paxos_edu.identity`). The loop
 multicasts a ``Hello`` to its own role's group at start and every ``timeout``; a process
@@ -61,7 +60,8 @@ from pathlib import Path
 from typing import IO, Any, Optional
 
 from .bugs import Bug
-from .codec import MAX_VALUE_BYTES, Codec
+from .client_input import ClientInput
+from .codec import Codec
 from .config import SETTINGS, Config
 from .effects import Deliver, Effect, Note, Send
 from .errors import DecodeError, UsageError
@@ -69,7 +69,6 @@ from .eventlog import EventLog
 from .identity import TwinDetector, VoteFilter, new_incarnation, role_code
 from .messages import Group, Header, Hello, Kind
 from .processes import LISTENS, check_role
-from .roles import Client
 from .roles.factory import check_acceptor_id, make_role
 from .signals import STOP_SIGNALS, take_pending
 from .transport import Transport
@@ -77,11 +76,6 @@ from .transport import Transport
 RECV_BATCH = 256
 """Most datagrams drained from one socket per wake-up, so timers and the other sockets
 are served between bursts."""
-STDIN_CHUNK = 1 << 16
-"""Bytes read from stdin per turn of the loop."""
-STDIN_PAUSE = 1 << 16
-"""A client stops reading stdin while this many values wait for room in its window
-(memory stays bounded when values are piped in faster than they are decided)."""
 IDLE_TICK = 0.001
 """Wait used when a role's deadline is still in the past right after its tick."""
 
@@ -94,7 +88,6 @@ _VOTES = frozenset({Kind.PHASE1B, Kind.NACK, Kind.PHASE2B})
 shows its shell)."""
 
 _WAKEUP = object()
-_STDIN = object()
 _STDOUT = object()
 
 
@@ -127,67 +120,6 @@ def _kind_name(code: int) -> str:
         return Kind(code).name
     except ValueError:
         return f"kind{code}"
-
-
-class LineSplitter:
-    """Cuts a byte stream read in arbitrary chunks into numbered lines, bounded in memory.
-
-    :meth:`feed` takes a chunk and returns ``(line number, line)`` for every line it
-    completes (without its ``\\n``), and ``(line number, length)`` for every line longer
-    than ``limit`` bytes: such a line is counted but never held in memory whole.
-    :meth:`end` returns the last line when the stream ended without a newline.
-    """
-
-    __slots__ = ("limit", "lineno", "_partial", "_length", "_too_long")
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.lineno = 0  # lines completed so far
-        self._partial = b""  # the unfinished line (dropped once it is too long)
-        self._length = 0  # bytes of the unfinished line seen so far
-        self._too_long = False
-
-    def feed(self, chunk: bytes) -> tuple[list[tuple[int, bytes]], list[tuple[int, int]]]:
-        """Lines completed by ``chunk``, and over-long lines ``(number, bytes)``."""
-        parts = chunk.split(b"\n")
-        lines: list[tuple[int, bytes]] = []
-        too_long: list[tuple[int, int]] = []
-        last = len(parts) - 1
-        for i, piece in enumerate(parts):
-            if i == 0:  # continues the unfinished line
-                self._length += len(piece)
-                if not self._too_long and self._partial:
-                    piece = self._partial + piece
-                self._partial = b""
-            else:
-                self._length = len(piece)
-                self._too_long = False
-            if i == last:  # unfinished: keep it (or just its length) for the next chunk
-                if self._length > self.limit:
-                    self._too_long = True
-                elif not self._too_long:
-                    self._partial = piece
-                break
-            self._complete(piece, lines, too_long)
-        return lines, too_long
-
-    def end(self) -> tuple[list[tuple[int, bytes]], list[tuple[int, int]]]:
-        """The stream ended: its last line, if it had no newline."""
-        lines: list[tuple[int, bytes]] = []
-        too_long: list[tuple[int, int]] = []
-        if self._length:
-            self._complete(self._partial, lines, too_long)
-        self._partial, self._length, self._too_long = b"", 0, False
-        return lines, too_long
-
-    def _complete(self, piece: bytes, lines: list[tuple[int, bytes]],
-                  too_long: list[tuple[int, int]]) -> None:
-        self.lineno += 1
-        if self._too_long or self._length > self.limit:
-            too_long.append((self.lineno, self._length))
-        else:
-            lines.append((self.lineno, piece))
-        self._too_long = False
 
 
 # ---------------------------------------------------------------------- the runtime
@@ -277,15 +209,10 @@ class Runtime:
         self._send_failed = 0
         self._encode_errors = 0
         self._delivered = 0
-        self._submitted = 0
-        self._rejected_lines = 0
         # Learner output: values waiting for the next write.
         self._out: list[str] = []
-        # Client input.
-        self._stdin_registered = False
-        self._stdin_polled = False  # a regular file: read each turn, not selected
-        self._stdin_eof = role != "client" or stdin is None
-        self._lines = LineSplitter(MAX_VALUE_BYTES + 1)  # a trailing \r does not count
+        # A client's stdin (client_input.py), once the role exists.
+        self.input: Optional[ClientInput] = None
         self._started_at = 0.0
 
     # ------------------------------------------------------------------ public
@@ -336,8 +263,8 @@ class Runtime:
                        "PHASE1B": getattr(self.role, "ignored_promises", 0)}
             out["ignored_votes"] = {k: n for k, n in ignored.items() if n}
         if self.role_name == "client":
-            out["submitted"] = self._submitted
-            out["rejected_lines"] = self._rejected_lines
+            out["submitted"] = self.input.submitted if self.input is not None else 0
+            out["rejected_lines"] = self.input.rejected if self.input is not None else 0
             if self.role is not None:
                 out["retries"] = self.role.retries
         if self.transport is not None:
@@ -386,10 +313,9 @@ class Runtime:
         for sock, groups in self.transport.channels():
             sel.register(sock, selectors.EVENT_READ, groups)
         if self.role_name == "client":
-            if self._stdin_fd is not None:
-                self._watch_stdin(True)
-            else:
-                self.role.close()  # no input at all: done at once
+            self.input = ClientInput(self._stdin_fd, self.role, apply=self._apply,
+                                     complain=self._complain, selector=sel)
+            self.input.start()  # without stdin the client is done at once
         if self.role_name == "learner" and self._stdout is None:
             self._stdout = sys.stdout.buffer if sys.stdout is not None else None
         if self.role_name == "learner":
@@ -408,6 +334,8 @@ class Runtime:
             if self.session is not None:
                 fields["session"] = self.session
             self.log.start(**fields)  # written once the groups are joined: "ready"
+            if self.input is not None:
+                self.input.log = self.log
 
     def _check_log_dir(self) -> None:
         """Refuse a log directory whose ``prop<id>``/``learn<id>`` is this process's own
@@ -466,7 +394,7 @@ class Runtime:
         select = sel.select
         monotonic = time.monotonic
         receive = self._receive
-        is_client = self.role_name == "client"
+        client_input = self.input  # None unless this is a client
         timeout: Optional[float] = 0.0
         while True:
             # Datagrams first, timers second (see the module docstring).
@@ -474,8 +402,8 @@ class Runtime:
                 data = key.data
                 if data.__class__ is tuple:
                     receive(data)
-                elif data is _STDIN:
-                    self._read_stdin()
+                elif data is client_input:
+                    client_input.read()
                 elif data is _STDOUT:
                     self._output_closed()
                 else:
@@ -496,14 +424,14 @@ class Runtime:
                 hello = self._twins.next_hello
             if due is None or hello < due:
                 due = hello
-            if is_client:
-                if self._stdin_polled:
-                    self._read_stdin()
-                if self._stdin_eof and role.done:
+            if client_input is not None:
+                if client_input.polled:
+                    client_input.read()
+                if client_input.eof and role.done:
                     break
-                self._pace_stdin()
+                client_input.pace()
             self._flush_output()
-            if self._stdin_polled:
+            if client_input is not None and client_input.polled:
                 timeout = 0.0  # more of the file to read: only look at the sockets
             else:
                 timeout = None if due is None else max(due - monotonic(), 0.0)
@@ -704,99 +632,12 @@ class Runtime:
             except (OSError, ValueError):
                 pass
 
-    # ------------------------------------------------------------------ client input
-
-    def _watch_stdin(self, on: bool) -> None:
-        """(Un)register stdin with the selector; a regular file is polled instead."""
-        sel = self._selector
-        assert sel is not None and self._stdin_fd is not None
-        if on == (self._stdin_registered or self._stdin_polled):
-            return
-        if not on:
-            if self._stdin_registered:
-                sel.unregister(self._stdin_fd)
-            self._stdin_registered = self._stdin_polled = False
-            return
-        try:
-            sel.register(self._stdin_fd, selectors.EVENT_READ, _STDIN)
-            self._stdin_registered = True
-        except PermissionError:  # epoll refuses regular files: they are always readable
-            self._stdin_polled = True
-        except (OSError, ValueError):  # closed or invalid descriptor: no input at all
-            self._stdin_at_eof()
-
-    def _pace_stdin(self) -> None:
-        if self._stdin_eof:
-            return
-        self._watch_stdin(len(self.role.queue) < STDIN_PAUSE)
-
-    def _read_stdin(self) -> None:
-        try:
-            chunk = os.read(self._stdin_fd, STDIN_CHUNK)  # type: ignore[arg-type]
-        except BlockingIOError:
-            return
-        except OSError as exc:
-            self._complain(f"stdin: cannot read: {exc.strerror or exc}")
-            chunk = b""
-        if not chunk:
-            self._stdin_lines(*self._lines.end())
-            self._stdin_at_eof()
-            return
-        self._stdin_lines(*self._lines.feed(chunk))
-
-    def _stdin_at_eof(self) -> None:
-        if self._stdin_registered or self._stdin_polled:
-            self._watch_stdin(False)
-        self._stdin_eof = True
-        if self.role is not None:
-            self.role.close()
-
-    def _stdin_lines(self, lines: list[tuple[int, bytes]],
-                     too_long: list[tuple[int, int]]) -> None:
-        for lineno, size in too_long:
-            self._reject(lineno, f"line of {size} bytes exceeds the value limit of "
-                                 f"{MAX_VALUE_BYTES} bytes; skipped")
-        if lines:
-            self._submit_lines(lines)
-
-    def _submit_lines(self, lines: list[tuple[int, bytes]]) -> None:
-        client: Client = self.role
-        add = client.add
-        log = self.log
-        added = 0
-        for lineno, raw in lines:
-            if raw[-1:] == b"\r":
-                raw = raw[:-1]
-            if not raw or raw.isspace():
-                continue  # blank line: nothing to broadcast
-            try:
-                sub = add(raw.decode("utf-8"))  # validates, numbers and queues the value
-            except UnicodeDecodeError as exc:
-                self._reject(lineno, f"not valid UTF-8 ({exc.reason} at byte {exc.start}); "
-                                     "skipped")
-                continue
-            except UsageError as exc:
-                self._reject(lineno, f"{exc}; skipped")
-                continue
-            added += 1
-            if log is not None:
-                log.submitted(sub)
-        if not added:
-            return
-        self._submitted += added
-        self._apply(client.flush(time.monotonic()))
-
-    def _reject(self, lineno: int, problem: str) -> None:
-        self._rejected_lines += 1
-        self._complain(f"stdin:{lineno}: {problem}")
-
-
 def run_process(role: str, id: int, config: Config, **options: Any) -> int:
     """Build a :class:`Runtime` and run it (what ``python -m paxos_edu <role>`` calls)."""
     return Runtime(role, id, config, **options).run()
 
 
 __all__ = [
-    "LineSplitter", "Runtime", "new_session", "role_rng",
+    "Runtime", "new_session", "role_rng",
     "run_process",
 ]

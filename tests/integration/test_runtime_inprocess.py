@@ -11,76 +11,11 @@ import pytest
 from harness import values_for
 
 from paxos_edu.cli import main
-from paxos_edu.codec import MAX_VALUE_BYTES
 from paxos_edu.config import Config
-from paxos_edu.messages import Group
-from paxos_edu.roles import Client
-from paxos_edu.runtime import LineSplitter, Runtime, role_rng
+from paxos_edu.runtime import Runtime, role_rng
 from paxos_edu.transport import free_multicast_addresses
 
 pytestmark = pytest.mark.integration
-
-
-class _FakeTransport:
-    def __init__(self) -> None:
-        self.sent: list[tuple[Group, bytes]] = []
-
-    def send(self, group: Group, data: bytes) -> bool:
-        self.sent.append((group, data))
-        return True
-
-
-def _client_runtime(**settings) -> tuple[Runtime, io.StringIO]:
-    config = Config(free_multicast_addresses(), **settings)
-    rt = Runtime("client", 1, config, stdin=None, handle_signals=False)
-    rt.role = Client(1, session=7)
-    rt.transport = _FakeTransport()  # type: ignore[assignment]
-    err = io.StringIO()
-    rt._stderr = err
-    return rt, err
-
-
-def _feed(rt: Runtime, chunks: list[bytes]) -> list[str]:
-    for chunk in chunks:
-        rt._stdin_lines(*rt._lines.feed(chunk))
-    rt._stdin_lines(*rt._lines.end())
-    client = rt.role
-    return [sub.value for sub, *_ in client.unacked.values()] + [s.value for s, _ in client.queue]
-
-
-def test_line_splitter_numbers_lines_across_chunks_and_bounds_long_ones():
-    split = LineSplitter(limit=5)
-    assert split.feed(b"ab") == ([], [])
-    assert split.feed(b"c\nde\n123456") == ([(1, b"abc"), (2, b"de")], [])
-    assert split.feed(b"789") == ([], [])
-    assert split._partial == b""  # an over-long line is not kept in memory
-    assert split.feed(b"0\n\nxy") == ([(4, b"")], [(3, 10)])
-    assert split.end() == ([(5, b"xy")], [])
-    assert split.end() == ([], [])
-
-
-def test_stdin_lines_split_across_chunks_crlf_and_a_last_line_without_newline():
-    rt, err = _client_runtime()
-    values = _feed(rt, [b"al", b"pha\r\nbe", b"ta\n\n   \ngam", b"ma\r\n", b"delta"])
-    assert values == ["alpha", "beta", "gamma", "delta"]
-    assert err.getvalue() == ""
-
-
-def test_over_long_line_spanning_chunks_is_reported_with_its_number():
-    rt, err = _client_runtime()
-    big = b"y" * (MAX_VALUE_BYTES + 10)
-    values = _feed(rt, [b"one\n" + big[:5000], big[5000:40000 // 3], big[40000 // 3:] + b"\ntwo\n"])
-    assert values == ["one", "two"]
-    assert err.getvalue().startswith(f"stdin:2: line of {len(big)} bytes exceeds")
-    assert rt._rejected_lines == 1
-
-
-def test_a_value_of_exactly_the_limit_is_accepted_and_bad_utf8_is_reported():
-    rt, err = _client_runtime()
-    exact = b"z" * MAX_VALUE_BYTES
-    values = _feed(rt, [exact + b"\r\n", b"\xff\xfe\n", b"ok\n"])
-    assert values == [exact.decode(), "ok"]
-    assert err.getvalue().startswith("stdin:2: not valid UTF-8")
 
 
 def test_loss_generators_are_seeded_per_process():
