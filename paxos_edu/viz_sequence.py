@@ -36,6 +36,11 @@ from .viz_style import DROP_COLOR, KIND_COLORS, ROLE_COLORS, message_label, new_
 # ---------------------------------------------------------------------- sequence diagram
 
 
+def missing_id(value: Any) -> Optional[int]:
+    """A nullable ``msg_id`` cell as an int (None when missing)."""
+    return None if value is None or value is pd.NA or value != value else int(value)
+
+
 def sequence_diagram(
     trace: Any,
     *,
@@ -53,8 +58,10 @@ def sequence_diagram(
 
     One vertical lifeline per process, grouped clients | proposers | acceptors | learners;
     one arrow per copy of a message from its send to its receipt, coloured by kind and
-    labelled at the sender with kind, round and instance (``2A 1.1 i0``). A dropped copy
-    ends half-way in an ✗; a copy still in flight is dotted; a real-run receipt whose
+    labelled at the sender with kind, round, instance and, for a simulation, the value it
+    carries (``2A 1.1 i0 [x]``). A dropped copy ends in an ✗ at its receiver, where it was
+    lost; a copy still in flight is dotted and ends at its receiver on the dashed "now"
+    line; a real-run receipt whose
     sender was inferred is dashed (see the module docstring); receipts and sends that
     cannot be paired are short ticks.
 
@@ -83,9 +90,10 @@ def sequence_diagram(
     frame["step"] = steps(frame) if y == "step" else (frame["time"] - t0) * scale
     last = float(frame["step"].max()) if len(frame) else 0.0
     if y == "step":
-        bottom = max(last + 0.8, 1.0)
         shown = frame.loc[frame["time"] <= until, "step"] if until is not None else frame["step"]
-        now = float(shown.max()) + 0.5 if len(shown) else 0.0
+        # the now line leaves room below the last event: copies it sent must not lie flat
+        now = float(shown.max()) + 1.5 if len(shown) else 0.0
+        bottom = max(last + 0.8, now + 0.4, 1.0)
     else:
         now = (until - t0) * scale if until is not None else last
         bottom = max(last * 1.03, now, 1.0)
@@ -94,11 +102,14 @@ def sequence_diagram(
     _draw_lifelines(ax, procs, -0.8, bottom)
     xpos = {p: i for i, p in enumerate(procs)}
     drawn = _draw_arrows(ax, message_arrows(frame), xpos, until, now, min_drop=0.5)
+    if drawn["in flight"] or until is not None:
+        ax.axhline(now, color="#1a73e8", lw=1.0, ls="--", zorder=2)
+        ax.text(-0.55, now, "now", color="#1a73e8", fontsize=8, va="bottom", ha="left")
     sends = frame[frame["event"] == "sent"]
     if until is not None:
         sends = sends[sends["time"] <= until]
     if labels or (labels is None and sends["step"].nunique() <= 60):
-        _label_sends(ax, sends, xpos)
+        _label_sends(ax, sends, xpos, _payloads(trace))
     _finish_sequence(ax, procs, frame, y, t0, scale, unit, -0.8, bottom)
     _sequence_legend(ax, drawn)
     if title is None:
@@ -152,15 +163,13 @@ def _draw_arrows(
             drawn["inferred"] += not a.exact
             _arrow(ax, (x0, y0), (x1, a.y_end), color, "-" if a.exact else "--")
         elif ended:
-            # End 0.55 of the way, never exactly on another process's lifeline; a faint
-            # dotted line shows where the copy was going.
+            # A copy is lost at (or on the way to) its receiver: the ✗ sits on the
+            # receiver's lifeline, on the row where the loss happened.
             y1 = max(a.y_end, y0 + min_drop)
-            mid = (x0 + 0.55 * (x1 - x0), y0 + 0.55 * (y1 - y0))
-            _arrow(ax, (x0, y0), mid, color, "-", head=False)
-            ax.plot([mid[0], x1], [mid[1], y1], color=color, lw=0.8, ls=":", alpha=0.4, zorder=2)
-            drops.append(mid)
-        else:  # in flight (at ``until``, or still)
-            _arrow(ax, (x0, y0), (x0 + 0.45 * (x1 - x0), max(now, y0 + min_drop)), color, ":")
+            _arrow(ax, (x0, y0), (x1, y1), color, "-", head=False)
+            drops.append((x1, y1))
+        else:  # in flight (at ``until``, or still): it ends at its receiver, on the now line
+            _arrow(ax, (x0, y0), (x1, max(now, y0 + min_drop)), color, ":")
             drawn["in flight"] += 1
     if drops:
         ax.scatter(*zip(*drops), marker="X", s=70, color=DROP_COLOR, edgecolors="white",
@@ -231,16 +240,32 @@ def _draw_lifelines(ax: Axes, procs: list[str], top: float, bottom: float) -> No
             start = i
 
 
-def _label_sends(ax: Axes, sends: pd.DataFrame, xpos: dict[str, int]) -> None:
+def _payloads(source: Any) -> dict:
+    """A simulation's messages by ``msg_id`` (``sim.messages``), for the values on labels."""
+    for holder in (source, getattr(source, "sim", None), getattr(source, "result", None)):
+        messages = getattr(holder, "messages", None)
+        if isinstance(messages, dict):
+            return messages
+    return {}
+
+
+def _label_sends(ax: Axes, sends: pd.DataFrame, xpos: dict[str, int],
+                 payloads: Optional[dict] = None) -> None:
+    from .lamport.model import value_label
+
     for step, group in sends.groupby("step", sort=True):
         first = group.iloc[0]
         x = xpos[first["sender"]]
         others = [xpos[r] for r in group["receiver"].dropna() if r in xpos]
         right = not others or np.mean(others) >= x
+        label = message_label(first["kind"], first["round"], first["instance"])
+        msg = (payloads or {}).get(missing_id(first["msg_id"]))
+        if msg is not None and value_label(msg):
+            label += " " + value_label(msg)
         ax.text(
             x + (0.07 if right else -0.07),
             step,
-            message_label(first["kind"], first["round"], first["instance"]),
+            label,
             ha="left" if right else "right",
             va="bottom",
             fontsize=7,

@@ -237,3 +237,35 @@ def test_acceptor_state_table_shades_a_promise_quorum_and_a_chosen_value():
     for _ in range(2):
         sim.deliver_next("PHASE2A")
     assert "#CFE6F6" in viz.acceptor_state_table(sim).to_html()  # chosen
+
+
+def test_sequence_diagram_ends_drops_and_copies_in_flight_at_their_receivers():
+    """Issue 13, defect 1: a dropped copy's ✗ sits on its receiver's lifeline, not half-way
+    on a third one; a copy in flight ends at its receiver, on the now line."""
+    sim = Simulation(seed=1, manual=True, proposers=1, learners=1, clients=1)
+    sim.submit(1, ["v"])
+    sim.deliver_all("SUBMIT")
+    sim.advance(0.01)  # the prepares are in flight to the three acceptors
+    lost = next(c for c in sim.in_flight if c.receiver == "acceptor2" and c.kind == "PHASE1A")
+    sim.drop(lost.id)
+    ax = viz.sequence_diagram(sim)
+    names = [t.get_text() for t in ax.get_xticklabels()]
+    (drop,) = [c for c in ax.collections if c.get_label() == "_drops"]
+    assert [names[int(x)] for x, _ in drop.get_offsets()] == ["acceptor2"]
+    now = next(line.get_ydata()[0] for line in ax.get_lines() if line.get_linestyle() == "--")
+    flying = [a for a in arrows(ax) if a.get_linestyle() not in ("-", "solid")]
+    ends = sorted(names[round(a._posA_posB[1][0])] for a in flying)
+    assert ends == ["acceptor1", "acceptor3"]
+    assert all(a._posA_posB[1][1] == now for a in flying)
+
+
+def test_sequence_diagram_labels_carry_the_values_of_a_simulation():
+    """Issue 13, defect 2: an accept's label shows the value it asks to accept."""
+    sim = Simulation(seed=1, manual=True, proposers=1, learners=1, clients=1)
+    sim.submit(1, ["v"])
+    sim.deliver_all("SUBMIT")
+    sim.advance(0.01)
+    sim.deliver_all("PHASE1A")
+    sim.deliver_all("PHASE1B")
+    texts = [t.get_text() for t in viz.sequence_diagram(sim).texts]
+    assert "2A 1.1 i0 [v]" in texts and "submit [v]" in texts

@@ -600,13 +600,15 @@ def arrow_label(kind: str, rnd: Optional[str], instance: Optional[int],
     if instance is not None:
         parts.append(f"i{instance}")
     if msg is not None:
-        text = _label_values(msg)
+        text = value_label(msg)
         if text:
             parts.append(text)
     return " ".join(parts)
 
 
-def _label_values(msg: Message) -> str:
+def value_label(msg: Message) -> str:
+    """The values of ``msg`` as written on an arrow: ``[a, b]``, ``[no-op]``, ``[x@1.1]``
+    for a promise reporting a vote; ``""`` for a message without values."""
     match msg:
         case Submit(submissions):
             return f"[{_cut(', '.join(s.value for s in submissions), VALUE_LABEL_LIMIT)}]"
