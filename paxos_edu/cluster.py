@@ -63,16 +63,22 @@ import signal
 import tempfile
 import time
 import weakref
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Optional
+from typing import TYPE_CHECKING, Iterable, Optional
 
-from .codec import MAX_VALUE_BYTES
+from .cluster_processes import (
+    ClusterProcess,
+    LearnerProgress,
+    check_value,
+    file_mark,
+    keep,
+    kill_all,
+)
 from .config import Config, settings_from
 from .errors import PaxosEduError, UsageError
 from .eventlog import is_run_file, run_directory
-from .launcher import LAUNCHERS, READY_TIMEOUT, Child, ProcessFailed, prestart, reap, spawn
-from .processes import START_ORDER, check_role, process_name
+from .launcher import LAUNCHERS, READY_TIMEOUT, ProcessFailed, prestart, spawn
+from .processes import START_ORDER, check_role
 from .transport import free_multicast_addresses
 
 if TYPE_CHECKING:  # pandas is imported only when a table is asked for
@@ -103,102 +109,6 @@ class ClusterTimeout(PaxosEduError, TimeoutError):
     """:meth:`Cluster.wait` ran out of time; the message says which learner misses what."""
 
 
-class _Proc:
-    """One role process of a cluster, whichever launcher started it."""
-
-    def __init__(self, role: str, id: int, child: Child, *, stdin: Optional[int],
-                 stderr_path: Path) -> None:
-        self.role = role
-        self.id = id
-        self.child = child  # the launcher's handle: pid, poll, wait
-        self.stdin = stdin  # write end of a client's stdin pipe (non-blocking), else None
-        self.pending = bytearray()  # submitted bytes that did not fit in the pipe yet
-        self.submitted = 0  # values given to submit()
-        self.stderr_path = stderr_path
-        self.state = "running"  # running | paused | killed | stopped | exited
-        self.log_before = (0, 0)  # (inode, size) of its event log before it started
-        self.stderr_offset = 0  # where this life's stderr starts in stderr_path
-
-    @property
-    def name(self) -> str:
-        return process_name(self.role, self.id)
-
-    @property
-    def pid(self) -> int:
-        return self.child.pid
-
-    @property
-    def returncode(self) -> Optional[int]:
-        return self.child.returncode
-
-    def poll(self) -> Optional[int]:
-        return self.child.poll()
-
-    @property
-    def alive(self) -> bool:
-        return self.poll() is None
-
-    def signal(self, sig: int) -> None:
-        """Send ``sig`` to this process (by PID) unless it has already exited."""
-        if self.alive:
-            try:
-                os.kill(self.pid, sig)
-            except ProcessLookupError:
-                pass
-
-    def wait(self, timeout: float) -> Optional[int]:
-        return self.child.wait(timeout)
-
-    def stderr_tail(self, limit: int = 1500) -> str:
-        """The end of what this life wrote on stderr (earlier lives' text comes before)."""
-        try:
-            data = self.stderr_path.read_bytes()[self.stderr_offset:]
-            text = data[-limit:].decode("utf-8", "replace")
-        except OSError:
-            return ""
-        return text.strip()
-
-    def close_stdin(self) -> None:
-        if self.stdin is not None:
-            try:
-                os.close(self.stdin)
-            except OSError:
-                pass
-            self.stdin = None
-
-    def push(self) -> None:
-        """Write as much of :attr:`pending` as the pipe takes, never blocking."""
-        while self.pending and self.stdin is not None:
-            try:
-                written = os.write(self.stdin, self.pending)
-            except BlockingIOError:
-                return
-            except BrokenPipeError:
-                self.pending.clear()
-                return
-            del self.pending[:written]
-
-
-def _keep(owner: object) -> None:
-    """Nothing: :func:`weakref.finalize` holds ``owner`` alive until its object dies."""
-
-
-def _kill_all(procs: list[_Proc]) -> None:
-    """Finalizer (garbage collection, interpreter exit): SIGKILL every live child by PID."""
-    for proc in procs:
-        proc.close_stdin()
-        try:
-            proc.poll()
-        except Exception:  # noqa: BLE001 -- at interpreter exit anything may be gone
-            pass
-        if proc.returncode is None:
-            try:
-                os.kill(proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-    reap([proc.child for proc in procs])
-
-
 class _RunDir:
     """Owner of a temporary run directory: removed when the last holder (the cluster, or
     a :class:`Run` loaded from it) is garbage collected, or on :meth:`remove`."""
@@ -209,44 +119,6 @@ class _RunDir:
 
     def remove(self) -> None:
         self._finalizer()
-
-
-# ====================================================================== progress of learners
-
-
-@dataclass
-class _Deliveries:
-    """What one learner delivered so far, per client, read incrementally from its log."""
-
-    path: Path
-    offset: int = 0
-    tail: bytes = b""
-    by_client: dict[int, int] = field(default_factory=dict)
-    total: int = 0
-
-    def update(self) -> None:
-        try:
-            size = os.stat(self.path).st_size
-        except FileNotFoundError:
-            return
-        if size < self.offset:  # a new life of this learner truncated its log
-            self.offset, self.tail, self.by_client, self.total = 0, b"", {}, 0
-        if size == self.offset:
-            return
-        with open(self.path, "rb") as f:
-            f.seek(self.offset)
-            data = f.read(size - self.offset)
-        self.offset += len(data)
-        lines = (self.tail + data).split(b"\n")
-        self.tail = lines.pop()
-        by_client = self.by_client
-        for line in lines:
-            if b'"event":"deliver"' not in line:
-                continue
-            start = line.find(b'"client":') + 9
-            client = int(line[start : line.index(b",", start)])
-            by_client[client] = by_client.get(client, 0) + 1
-            self.total += 1
 
 
 # ====================================================================== the cluster
@@ -329,8 +201,8 @@ class Cluster:
                              f"{settings.acceptor_count}: acceptors above it may not vote "
                              "(the quorum would be wrong); raise acceptor_count")
         self.config = Config(free_multicast_addresses(), **settings.settings())
-        self._procs: list[_Proc] = []  # every life of every process, in start order
-        self._finalizer = weakref.finalize(self, _kill_all, self._procs)
+        self._procs: list[ClusterProcess] = []  # every life of every process, in start order
+        self._finalizer = weakref.finalize(self, kill_all, self._procs)
         self._stopped = False
         self._run: Optional[Run] = None
         if log_dir is None:
@@ -354,14 +226,14 @@ class Cluster:
 
     # ------------------------------------------------------------------ processes
 
-    def _launch(self, role: str, id: int) -> _Proc:
+    def _launch(self, role: str, id: int) -> ClusterProcess:
         argv = [role, str(id), str(self.config_path), "--log-dir", str(self.path),
                 "--trace", self.trace]
         if self._bugs:
             argv += ["--bugs", ",".join(self._bugs)]
         stderr_path = self.path / f"{role}{id}.stderr"
-        log_before = _file_mark(self.path / f"{role}{id}.jsonl")  # readiness: it changes
-        stderr_offset = _file_mark(stderr_path)[1]
+        log_before = file_mark(self.path / f"{role}{id}.jsonl")  # readiness: it changes
+        stderr_offset = file_mark(stderr_path)[1]
         err = os.open(stderr_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         null = os.open(os.devnull, os.O_RDWR)
         write_end: Optional[int] = None
@@ -388,12 +260,12 @@ class Cluster:
                 os.close(stdin)
             os.close(null)
             os.close(err)
-        proc = _Proc(role, id, child, stdin=write_end, stderr_path=stderr_path)
+        proc = ClusterProcess(role, id, child, stdin=write_end, stderr_path=stderr_path)
         proc.log_before, proc.stderr_offset = log_before, stderr_offset
         self._procs.append(proc)
         return proc
 
-    def _await_ready(self, procs: list[_Proc], timeout: float = READY_TIMEOUT) -> None:
+    def _await_ready(self, procs: list[ClusterProcess], timeout: float = READY_TIMEOUT) -> None:
         """Until each process wrote its ``start`` record (it has joined its groups)."""
         waiting = list(procs)
         deadline = time.monotonic() + timeout
@@ -401,7 +273,7 @@ class Cluster:
             for proc in list(waiting):
                 # The start record was written: the log is a new file (an earlier life's
                 # was renamed) or grew (a client appends its new session).
-                mark = _file_mark(self.path / f"{proc.name}.jsonl")
+                mark = file_mark(self.path / f"{proc.name}.jsonl")
                 if mark[1] > 0 and (mark[0] != proc.log_before[0] or mark[1] > proc.log_before[1]):
                     waiting.remove(proc)
                     continue
@@ -413,7 +285,7 @@ class Cluster:
             if waiting:
                 time.sleep(_POLL)
 
-    def _failure(self, proc: _Proc, what: str) -> ProcessFailed:
+    def _failure(self, proc: ClusterProcess, what: str) -> ProcessFailed:
         tail = proc.stderr_tail()
         code = proc.poll()
         how = f" (exit code {code})" if code is not None and code >= 0 else (
@@ -425,13 +297,13 @@ class Cluster:
             return IdentityConflict(message, proc.name)
         return ProcessFailed(message)
 
-    def _current(self, role: str, id: int) -> Optional[_Proc]:
+    def _current(self, role: str, id: int) -> Optional[ClusterProcess]:
         for proc in reversed(self._procs):
             if proc.role == role and proc.id == id:
                 return proc
         return None
 
-    def _get(self, role: str, id: int) -> _Proc:
+    def _get(self, role: str, id: int) -> ClusterProcess:
         check_role(role)
         proc = self._current(role, id)
         if proc is None:
@@ -443,7 +315,7 @@ class Cluster:
         if self._stopped:
             raise UsageError("the cluster is stopped; create a new Cluster")
 
-    def _unexpected_exits(self) -> list[_Proc]:
+    def _unexpected_exits(self) -> list[ClusterProcess]:
         """Current processes that exited although nobody stopped or killed them (a client
         whose stdin was closed may exit 0: that is its normal end)."""
         out = []
@@ -497,7 +369,7 @@ class Cluster:
             values = [values]
         lines = []
         for i, value in enumerate(values):
-            lines.append(_check_value(value, i))
+            lines.append(check_value(value, i))
         if not lines:
             return 0
         self._raise_unexpected()
@@ -526,7 +398,7 @@ class Cluster:
 
     # ------------------------------------------------------------------ waiting
 
-    def _live(self, role: str) -> list[_Proc]:
+    def _live(self, role: str) -> list[ClusterProcess]:
         return [p for p in self._procs if p.role == role and p is self._current(role, p.id)
                 and p.state in ("running", "paused") and p.alive]
 
@@ -539,12 +411,12 @@ class Cluster:
                 out[proc.id] = out.get(proc.id, 0) + proc.submitted
         return out
 
-    def _deliveries(self) -> dict[int, _Deliveries]:
-        cache: dict[int, _Deliveries] = self.__dict__.setdefault("_delivery_cache", {})
+    def _deliveries(self) -> dict[int, LearnerProgress]:
+        cache: dict[int, LearnerProgress] = self.__dict__.setdefault("_delivery_cache", {})
         for proc in self._live("learner"):
             d = cache.get(proc.id)
             if d is None:
-                d = cache[proc.id] = _Deliveries(self.path / f"{proc.name}.jsonl")
+                d = cache[proc.id] = LearnerProgress(self.path / f"{proc.name}.jsonl")
             d.update()
         return {p.id: cache[p.id] for p in self._live("learner")}
 
@@ -756,7 +628,7 @@ class Cluster:
             self.stop()
             run = load_run(self.path)
             if self._dir is not None:  # a temporary directory lives as long as the Run too
-                weakref.finalize(run, _keep, self._dir)
+                weakref.finalize(run, keep, self._dir)
             self._run = run
         return self._run
 
@@ -796,23 +668,6 @@ class Cluster:
 # ====================================================================== helpers
 
 
-def _check_value(value: Any, index: int) -> str:
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise UsageError(f"value #{index} {value!r}: values are text (str) or integers")
-    text = str(value)
-    if "\n" in text or "\r" in text:
-        raise UsageError(f"value #{index} {text[:40]!r}: a value is one line (no newline)")
-    if not text.strip():
-        raise UsageError(f"value #{index} {text!r}: blank values are skipped by clients")
-    try:
-        size = len(text.encode("utf-8"))
-    except UnicodeEncodeError:
-        raise UsageError(f"value #{index} {text[:40]!r}: not encodable as UTF-8") from None
-    if size > MAX_VALUE_BYTES:
-        raise UsageError(f"value #{index}: {size} bytes exceeds the limit of {MAX_VALUE_BYTES}")
-    return text
-
-
 def _bug_names(bugs: Iterable[str] | str | None) -> list[str]:
     from .bugs import parse_bugs
 
@@ -822,15 +677,6 @@ def _bug_names(bugs: Iterable[str] | str | None) -> list[str]:
         return sorted(b.value for b in parse_bugs(bugs))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-
-
-def _file_mark(path: Path) -> tuple[int, int]:
-    """``(inode, size)`` of ``path``; ``(0, 0)`` when it does not exist."""
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return (0, 0)
-    return (st.st_ino, st.st_size)
 
 
 def _prepare_dir(path: Path, overwrite: bool) -> None:

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Optional, Sequence
 
 from .bugs import Bug, parse_bugs
-from .config import Settings, settings_from
+from .config import Settings, check_setting, settings_from
 from .effects import Deliver, Effect, Note, Send
 from .errors import UsageError
 from .messages import Group, Kind, Message, Submission, instance_of, round_of
@@ -176,8 +176,7 @@ class Network:
     delay: tuple[float, float] = (0.0005, 0.002)
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.loss < 1.0:
-            raise UsageError(f"loss must be in [0, 1), got {self.loss}")
+        self.loss = check_setting("loss", self.loss, "network")  # the config's own range
         if not 0.0 <= self.duplicate < 1.0:
             raise UsageError(f"duplicate must be in [0, 1), got {self.duplicate}")
         lo, hi = self.delay

@@ -158,3 +158,11 @@ def test_config_equality_and_hash_survive_the_settings_base():
     assert a == b and hash(a) == hash(b)
     assert a != default_config(loss=0.2)
     assert isinstance(Config(a.addresses, batch=3), Config)
+
+
+def test_the_simulated_network_checks_loss_like_the_config():
+    sim = Simulation(seed=1)
+    with pytest.raises(SettingError, match=r"^network: loss 2\.0 out of range \[0, 1\)$"):
+        sim.set_network(loss=2.0, at=5.0)
+    with pytest.raises(SettingError, match=r"^network: loss nan out of range"):
+        sim.set_network(loss=math.nan)
