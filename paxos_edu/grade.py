@@ -14,7 +14,8 @@ From Python, :func:`grade` returns a :class:`~paxos_edu.grade_report.GradeReport
 :func:`~paxos_edu.grade_report.load_grade` turns its JSON into pandas.
 
 Exit status: 0 every required scenario passed, 1 one failed, 2 a usage error (no such
-folder, a script missing or not executable, an unknown scenario).
+folder, a script missing or not executable, an unknown scenario); 128 + n when stopped by
+signal n (SIGTERM: 143), after removing every process and namespace.
 """
 
 from __future__ import annotations
@@ -31,7 +32,12 @@ from typing import Optional, Union
 
 from .errors import UsageError
 from .grade_report import GradeReport, Verdict
-from .grade_sandbox import NAMESPACE_PREFIX, cleanup_on_signals, netns_unavailable
+from .grade_sandbox import (
+    NAMESPACE_PREFIX,
+    GraderInterrupted,
+    cleanup_on_signals,
+    netns_unavailable,
+)
 from .grade_scenarios import BY_NAME, ROLE_SCRIPTS, SCENARIOS, run_scenario
 
 
@@ -164,6 +170,9 @@ def run(args: argparse.Namespace) -> int:
     except UsageError as exc:
         print(f"paxos-edu grade: error: {exc}", file=sys.stderr)
         return 2
+    except GraderInterrupted as exc:
+        print(f"paxos-edu grade: {exc}; every process and namespace removed", file=sys.stderr)
+        return 128 + exc.signum
     print(report.table())
     if args.json:
         report.write_json(args.json)

@@ -61,7 +61,15 @@ def netns_unavailable() -> Optional[str]:
 
 
 class GraderInterrupted(BaseException):
-    """SIGTERM or SIGHUP arrived while grading: unwinds like KeyboardInterrupt."""
+    """SIGTERM or SIGHUP arrived while grading: unwinds like KeyboardInterrupt.
+
+    Attributes:
+        signum: the signal; a command exits ``128 + signum``, as the shell reports it.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"interrupted by {signal.Signals(signum).name}")
+        self.signum = signum
 
 
 @contextlib.contextmanager
@@ -76,7 +84,7 @@ def cleanup_on_signals() -> Iterator[None]:
         return
 
     def interrupt(signum: int, frame: Any) -> None:
-        raise GraderInterrupted(f"signal {signal.Signals(signum).name}")
+        raise GraderInterrupted(signum)
 
     old = {s: signal.signal(s, interrupt) for s in (signal.SIGTERM, signal.SIGHUP)}
     try:

@@ -141,7 +141,8 @@ def test_grade_exits_1_and_cleans_up_everything_when_terminated(tmp_path):
         time.sleep(0.05)
     time.sleep(0.5)
     proc.send_signal(signal.SIGTERM)
-    proc.wait(30)
+    assert proc.wait(30) == 128 + signal.SIGTERM
+    assert b"every process and namespace removed" in proc.stderr.read()
     assert not [n for n in _all_namespaces() if n.startswith("paxos-grader-")], _all_namespaces()
     left = []
     for entry in os.listdir("/proc"):
