@@ -468,11 +468,13 @@ def _play_catch_up(s: _State, values: dict[int, list[str]]) -> None:
     deadline = time.monotonic() + s.timeout
     feeder.values = {c: (v if c == first else []) for c, v in values.items()}
     feeder.queue(len(values[first]))
-    while time.monotonic() < deadline:
+    while not feeder.done and time.monotonic() < deadline:
         feeder.pump()
-        if feeder.done and all(len(v) >= len(values[first]) for v in s.learned().values()):
-            break
         time.sleep(POLL_S)
+    _wait_all(s, deadline)  # client 1's values only: those are all that was fed so far
+    if s.ended_unsafe:
+        feeder.close()
+        return
     late = max(s.learners) + 1
     got = {k: len(v) for k, v in s.learned().items()}
     s.notes.append(f"learner {late} started once learners had {got} of client {first}'s "

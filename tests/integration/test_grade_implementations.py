@@ -88,6 +88,14 @@ def test_an_acceptor_that_lets_values_through_without_quorum_is_caught(tmp_path)
         "learned 1 value with 1 of 3 acceptors")
 
 
+def test_an_implementation_that_learns_nothing_is_given_up_on_early(tmp_path):
+    folder = make_broken("acceptor-ignores-its-id", tmp_path / "same-id")
+    report = _grade(folder, tmp_path, "catch-up", "kill-proposer-1")
+    for v in report.scenarios:
+        assert v.passed is False and v.detail.startswith("learner 1 learned 0 of"), v
+        assert any(n.startswith("ended early: nothing more learned") for n in v.notes), v
+
+
 def test_without_namespaces_loss_scenarios_are_skipped_with_the_reason(tmp_path):
     report = _grade(PROJECT_SCRIPTS, tmp_path, "loss-10", "basic-100", network="loopback")
     loss = report.verdict("loss-10")
