@@ -213,8 +213,14 @@ class Sandbox:
 
     def start(self, script: Path, role: str, id: int, *, stdin_pipe: bool = False,
               stdout: Optional[Path] = None, args: Sequence[str] = ()) -> Process:
-        """Start ``script <id> paxos.conf`` in the sandbox, in its own process group."""
-        return self.spawn([str(script), str(id), str(self.config), *args], role, id,
+        """Start ``script <id> paxos.conf`` in the sandbox, in its own process group.
+
+        A script without a ``#!`` line runs under ``sh``, as a shell (the course harness's
+        bash) would run it."""
+        with open(script, "rb") as f:
+            shebang = f.read(2) == b"#!"
+        command = [str(script)] if shebang else ["/bin/sh", str(script)]
+        return self.spawn([*command, str(id), str(self.config), *args], role, id,
                           stdin_pipe=stdin_pipe, stdout=stdout)
 
     def spawn(self, command: Sequence[str], role: str, id: int, *, stdin_pipe: bool = False,

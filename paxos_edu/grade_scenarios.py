@@ -302,6 +302,8 @@ def run_scenario(scenario: GradeScenario, scripts: dict[str, Path], workdir: Pat
         values = {c: make_values(scenario.kind, c, n, rng) for c in scenario.clients}
         try:
             _play(state, values, quick)
+        except OSError as exc:  # a script that cannot be started at all
+            state.problems.append(f"cannot run the implementation: {exc}")
         finally:
             sandbox.stop()
         _judge(state, verdict)
@@ -519,7 +521,7 @@ def _judge(s: _State, verdict: Verdict) -> None:
     verdict.learned = {k: len(v) for k, v in learned.items()}
     complete = sc.expect in ("all", "catch-up")
     report = check_values(learned, proposed, expect_complete=complete)
-    problems = [v.detail for v in report.violations if v.property != COMPLETENESS]
+    problems = s.problems + [v.detail for v in report.violations if v.property != COMPLETENESS]
     if sc.expect == "none":
         most = max(verdict.learned.values(), default=0)
         if most:

@@ -235,3 +235,20 @@ def test_sandbox_loss_rule_lives_inside_the_namespace(tmp_path):
         host = subprocess.run(["iptables", "-S", "INPUT"], capture_output=True, text=True)
         assert "--probability 0.2999" not in host.stdout
         assert "239.0.0.1 7000" in box.config.read_text()
+
+
+def test_a_script_without_a_shebang_runs_under_sh_and_one_that_cannot_run_is_a_verdict(
+        tmp_path):
+    from paxos_edu.grade_scenarios import BY_NAME, run_scenario
+
+    (tmp_path / "plain.sh").write_text("echo started $1 > out-$1\n")  # no #! line
+    with Sandbox(tmp_path / "box", network="loopback") as box:
+        proc = box.start(tmp_path / "plain.sh", "acceptor", 7)
+        assert proc.popen.wait(10) == 0
+        assert (tmp_path / "box" / "out-7").read_text() == "started 7\n"
+    scripts = {role: tmp_path / "missing.sh" for role in ("acceptor", "proposer", "learner",
+                                                           "client")}
+    verdict = run_scenario(BY_NAME["basic-100"], scripts, tmp_path / "run", quick=True,
+                           network="loopback")
+    assert verdict.passed is False
+    assert verdict.detail.startswith("cannot run the implementation:"), verdict.detail
