@@ -147,12 +147,13 @@ class GradeReport:
             learned = ", ".join(f"learner {k}: {n}" for k, n in sorted(v.learned.items()))
             more = "".join(f"<li>{html.escape(x)}</li>" for x in v.problems[1:] + v.notes)
             rows.append(
-                f'<tr style="background:{colour[v.passed]}"><td>{html.escape(v.name)}</td>'
-                f"<td><b>{html.escape(v.status)}</b></td><td>{v.seconds:.1f} s</td>"
+                f'<tr style="background:{colour[v.passed]}"><td><b>{html.escape(v.name)}</b>'
+                f"<br><small>{html.escape(v.description)}</small></td>"
+                f"<td><b>{html.escape(v.status)}</b></td><td class='n'>{v.seconds:.1f} s</td>"
                 f"<td>{html.escape(learned or '-')} (of {v.proposed} proposed)</td>"
                 f"<td>{html.escape(v.detail)}"
                 + (f"<details><summary>more</summary><ul>{more}</ul></details>" if more else "")
-                + f"<br><small>{html.escape(v.description)}</small></td></tr>"
+                + "</td></tr>"
             )
         verdict = "PASS" if self.passed else "FAIL"
         title = f"paxos_edu grade: {verdict} — {self.implementation}"
@@ -161,7 +162,8 @@ class GradeReport:
             f"<title>{html.escape(title)}</title><style>"
             "body{font-family:sans-serif;margin:2em;color:#202124}"
             "table{border-collapse:collapse}td,th{padding:4px 8px;border:1px solid #ddd;"
-            "vertical-align:top;text-align:left}</style></head><body>"
+            "vertical-align:top;text-align:left}td.n{white-space:nowrap}"
+            "td small{color:#5f6368}</style></head><body>"
             f"<h1>{html.escape(title)}</h1>"
             f"<p>{'quick' if self.quick else 'full'} sizes; network: "
             f"{html.escape(self.network)} {html.escape(self.network_note)}; "
