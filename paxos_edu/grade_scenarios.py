@@ -379,14 +379,18 @@ def _play(s: _State, values: dict[int, list[str]], quick: bool) -> None:
 
 
 def _paced(s: _State, feeder: Feeder, n: int, feed_s: float, deadline: float) -> None:
-    """Feed ``n`` values per client evenly over ``feed_s``; kill half-way through."""
+    """Feed ``n`` values per client evenly over ``feed_s``; kill half-way through, once
+    values flow (something learned; at 90 % of the input at the latest), so that the kill
+    lands in a running system whatever the machine's load."""
     start = time.monotonic()
     killed = not s.scenario.kill
     while time.monotonic() < deadline:
         share = min(1.0, (time.monotonic() - start) / feed_s)
         feeder.queue(math.ceil(n * share))
+        learned = 0
         if not killed and share >= 0.5:
             learned = max((len(v) for v in s.learned().values()), default=0)
+        if not killed and share >= 0.5 and (learned or share >= 0.9):
             for role, i in s.scenario.kill:
                 s.procs[(role, i)].kill()
             killed = True
