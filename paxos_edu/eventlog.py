@@ -20,8 +20,11 @@ deliver     learner: ``position`` (0-based), ``instance``, ``client``, ``session
             ``seq``, ``value``
 sent,       only at trace level ``"messages"``: ``kind`` (e.g. ``"PHASE2A"``),
 received,   ``instance``, ``round``, ``group`` (e.g. ``"acceptors"``), ``size``
-dropped     (bytes); ``dropped`` adds ``reason`` (``"loss"``, ``"decode"``, ``"auth"``,
-            ``"identity"``: a vote of an acceptor id with two live incarnations)
+dropped     (bytes), ``send_seq`` (the sender's sequence number of the datagram) and, on
+            a receipt, ``sender`` (its process name, e.g. ``"acceptor2"``): a receipt
+            pairs with exactly one send. ``dropped`` adds ``reason`` (``"loss"``,
+            ``"decode"``, ``"auth"``, ``"identity"``: a vote of an acceptor id with two
+            live incarnations); a datagram that did not decode has no sender
 note        ``note`` (the role note's event name) plus the note's fields
 counters    ``counters``: a dict written at exit (sent/received/dropped by kind, ...)
 stop        nothing: the process exited cleanly (no ``stop`` means it was killed)
@@ -314,6 +317,9 @@ class EventLog:
         group: Group | str | None,
         size: int,
         reason: str | None = None,
+        *,
+        sender: str | None = None,
+        send_seq: int | None = None,
     ) -> None:
         """Record a datagram ``sent``, ``received`` or ``dropped`` (trace ``"messages"`` only).
 
@@ -324,6 +330,9 @@ class EventLog:
             group: the multicast group it was sent to / heard on.
             size: datagram size in bytes.
             reason: why it was dropped (``"loss"``, ``"decode"``, ``"auth"``, ...).
+            sender: process name of the sender, from the datagram's header (receipts).
+            send_seq: the sender's sequence number of the datagram (from the header, or
+                the number this process gave the datagram it sends).
         """
         if direction not in DIRECTIONS:
             raise UsageError(f"direction must be one of {', '.join(DIRECTIONS)}, not {direction!r}")
@@ -345,6 +354,10 @@ class EventLog:
         }
         if reason is not None:
             record["reason"] = reason
+        if sender is not None:
+            record["sender"] = sender
+        if send_seq is not None:
+            record["send_seq"] = int(send_seq)
         self._record(direction, record)
 
     def _no_message(self, *args: Any, **kwargs: Any) -> None:

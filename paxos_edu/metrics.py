@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from .errors import UsageError
+from .processes import LISTENS
 
 if TYPE_CHECKING:  # pragma: no cover
     from .runlog import Run
@@ -46,6 +47,12 @@ class Metrics:
         summary: ``values`` (distinct values learned), ``learners``, ``duration_s`` (first
             submission or delivery to last delivery), ``values_per_s``,
             ``latency_p50_ms``, ``latency_p99_ms``, ``latency_max_ms`` (NaN when unknown).
+        links: per-link loss at trace level ``messages`` (else empty), one row per
+            sender -> receiver: ``sender``, ``receiver``, ``sent`` (datagrams the sender
+            multicast to a group the receiver listens on, while it was running),
+            ``received``, ``dropped`` (by the receiver: injected loss, refused votes),
+            ``lost`` (sent - received - dropped: lost in the network or a full buffer;
+            negative when a network duplicated datagrams), ``loss`` (1 - received / sent).
     """
 
     latency: pd.DataFrame
@@ -53,6 +60,7 @@ class Metrics:
     messages_per_value: pd.DataFrame
     retries_and_drops: pd.DataFrame
     summary: dict[str, float]
+    links: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=LINK_COLUMNS))
 
     def __repr__(self) -> str:
         s = self.summary
@@ -66,7 +74,7 @@ class Metrics:
                 f"p99 {s['latency_p99_ms']:.2f} ms, max {s['latency_max_ms']:.2f} ms",
                 f"  tables           latency ({len(self.latency)} rows), throughput "
                 f"({len(self.throughput)}), messages_per_value ({len(self.messages_per_value)}),"
-                f" retries_and_drops ({len(self.retries_and_drops)})",
+                f" retries_and_drops ({len(self.retries_and_drops)}), links ({len(self.links)})",
             ]
         )
 
@@ -146,7 +154,40 @@ def run_metrics(run: Run, bin_s: float | None = None) -> Metrics:
         "latency_p99_ms": float(np.percentile(lat, 99) * 1e3) if len(lat) else math.nan,
         "latency_max_ms": float(lat.max() * 1e3) if len(lat) else math.nan,
     }
-    return Metrics(latency, throughput, messages_per_value, _retries_and_drops(run), summary)
+    return Metrics(latency, throughput, messages_per_value, _retries_and_drops(run), summary,
+                   _links(run))
+
+
+LINK_COLUMNS = ("sender", "receiver", "sent", "received", "dropped", "lost", "loss")
+
+
+def _links(run: Run) -> pd.DataFrame:
+    """Per-link loss from the messages table: receipts name their sender (``sender``)."""
+    m = run.messages
+    if not run.traced or "sender" not in m or not len(m):
+        return pd.DataFrame(columns=list(LINK_COLUMNS))
+    sends = m[m["direction"] == "sent"]
+    ends = m[(m["direction"] != "sent") & m["sender"].notna()]
+    life = run.processes.set_index("process") if len(run.processes) else None
+    rows = []
+    for receiver in sorted(set(m["process"])):
+        role = m.loc[m["process"] == receiver, "role"].iloc[0]
+        groups = [g.role for g in LISTENS.get(role, ())]
+        heard = sends[sends["group"].isin(groups)]
+        if life is not None and receiver in life.index:
+            started, ended = life.loc[receiver, "started"], life.loc[receiver, "ended"]
+            if not pd.isna(started):
+                heard = heard[heard["time"] >= started]
+            if not pd.isna(ended):
+                heard = heard[heard["time"] <= ended]
+        sent = heard.groupby("process").size()
+        mine = ends[ends["process"] == receiver]
+        received = mine[mine["direction"] == "received"].groupby("sender").size()
+        dropped = mine[mine["direction"] == "dropped"].groupby("sender").size()
+        for sender in sorted(set(sent.index) | set(received.index) | set(dropped.index)):
+            n, r, d = (int(x.get(sender, 0)) for x in (sent, received, dropped))
+            rows.append((sender, receiver, n, r, d, n - r - d, 1 - r / n if n else math.nan))
+    return pd.DataFrame(rows, columns=list(LINK_COLUMNS))
 
 
 def _messages_per_value(run: Run, values: int) -> pd.DataFrame:
@@ -214,4 +255,4 @@ def retries_and_drops_by_role(table: pd.DataFrame) -> pd.DataFrame:
     return out.fillna(0).astype("int64").rename_axis("role")
 
 
-__all__ = ["Metrics", "retries_and_drops_by_role", "run_metrics"]
+__all__ = ["LINK_COLUMNS", "Metrics", "retries_and_drops_by_role", "run_metrics"]

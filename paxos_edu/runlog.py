@@ -363,10 +363,15 @@ def _messages_table(logs: Iterable[_Log]) -> pd.DataFrame:
             log,
             records,
             {"t": _FLOAT, "event": _STR, "kind": _OPT_STR, "instance": _OPT_INT,
-             "round": _OPT_INT, "group": _OPT_STR, "size": _INT, "reason": _OPT_STR},
+             "round": _OPT_INT, "group": _OPT_STR, "size": _INT, "reason": _OPT_STR,
+             "sender": _OPT_STR, "send_seq": _OPT_INT},
         )  # fmt: skip
         cols["time"] = cols.pop("t")
         cols["direction"] = cols.pop("event")
+        # A send is its own process's: sender filled in, so sends and receipts pair on
+        # (sender, send_seq) alone.
+        sent = np.asarray(cols["direction"], dtype=object) == "sent"
+        cols["sender"] = np.where(sent, log.name, np.asarray(cols["sender"], dtype=object))
         cols["process"], cols["role"] = log.name, log.role
         cols["id"] = np.full(len(records), log.id, dtype=np.int64)
         parts.append(pd.DataFrame(cols))
@@ -500,7 +505,10 @@ class Run:
             ``process`` (``"proposer1"``), ``role``, ``id``, ``direction`` (sent /
             received / dropped), ``kind`` (``"PHASE2A"``), ``instance``, ``round`` (raw
             number), ``round_label`` (``"3.1"``, as :func:`~paxos_edu.rounds.format_round`),
-            ``group`` (``"acceptors"``), ``size`` (bytes), ``reason`` (why dropped).
+            ``group`` (``"acceptors"``), ``size`` (bytes), ``reason`` (why dropped),
+            ``sender`` (process name of the sender, from the datagram's header; the
+            process itself on a send; None when a datagram did not decode), ``send_seq``
+            (the sender's number of the datagram): a receipt and its send share both.
         counters: one row per process that wrote counters at exit: ``process``, ``role``,
             ``id``, then one column per counter, nested dicts flattened with dots
             (``sent.PHASE2A``).

@@ -61,7 +61,7 @@ from typing import IO, Any, Optional
 
 from .bugs import Bug
 from .client_input import ClientInput
-from .codec import Codec
+from .codec import Codec, peek_header
 from .config import SETTINGS, Config
 from .effects import Deliver, Effect, Note, Send
 from .errors import DecodeError, UsageError
@@ -478,10 +478,11 @@ class Runtime:
                 continue  # the runtime's own business, never a role's
             if votes is not None and kind in _VOTES and not votes.admit(header, msg.acceptor,
                                                                          now):
-                self._refused(kind, group, len(data), log)
+                self._refused(kind, header, group, len(data), log)
                 continue
             if log is not None:
-                log.message("received", msg, group, len(data))
+                log.message("received", msg, group, len(data), sender=header.name,
+                            send_seq=header[3])
             effects = handle(msg, now)
             if effects:
                 apply(effects)
@@ -520,19 +521,24 @@ class Runtime:
         self._exit_status = EXIT_IDENTITY_CONFLICT
         self._stopping = True
 
-    def _refused(self, kind: int, group: Group, size: int, log: Optional[EventLog]) -> None:
+    def _refused(self, kind: int, header: Header, group: Group, size: int,
+                 log: Optional[EventLog]) -> None:
         """A vote of an acceptor id that answers with two incarnations (or names another
         acceptor than its sender): dropped, reason ``identity``."""
         self._dropped[kind] += 1
         if log is not None:
-            log.message("dropped", _kind_name(kind), group, size, reason="identity")
+            log.message("dropped", _kind_name(kind), group, size, reason="identity",
+                        sender=header.name, send_seq=header[3])
 
     def _drop(self, data: bytes, group: Group, log: Optional[EventLog]) -> None:
         kind = data[3] if len(data) > 3 else 0
         self._dropped[kind] += 1
-        if log is not None:
+        if log is not None and kind != Kind.HELLO:  # hellos are not traced (nor their loss)
+            header = peek_header(data)  # unchecked, but it is real traffic we drop
+            sender = header.name if header is not None else None
             log.message("dropped", _kind_name(kind) if kind else None, group, len(data),
-                        reason="loss")
+                        reason="loss", sender=sender,
+                        send_seq=header[3] if header is not None else None)
 
     def _bad_datagram(self, data: bytes, group: Group, exc: DecodeError,
                       log: Optional[EventLog]) -> None:
@@ -564,11 +570,11 @@ class Runtime:
                     self._encode_failed(exc)
                     continue
                 self._seq = seq
+                if log is not None and log.tracing:  # stamped before any receipt can be
+                    log.message("sent", msg, effect.group, len(data), send_seq=seq)
                 if not self.transport.send(effect.group, data):  # type: ignore[union-attr]
                     self._send_failed += 1
                 self._sent[data[3]] += 1
-                if log is not None and log.tracing:
-                    log.message("sent", msg, effect.group, len(data))
             elif cls is Note:
                 event = effect.event
                 self._notes[event] = self._notes.get(event, 0) + 1

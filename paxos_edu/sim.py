@@ -62,7 +62,10 @@ def _check_time(what: str, value: Any) -> None:
 
 @dataclass(frozen=True, slots=True)
 class TraceRecord:
-    """One network event: a copy of a message ``sent``, ``delivered`` or ``dropped``."""
+    """One network event: a copy of a message ``sent``, ``delivered`` or ``dropped``.
+
+    ``send_seq`` numbers the datagrams of each sender from 1, as a real process's header
+    does (the copies of one multicast share it)."""
 
     time: float
     event: str
@@ -73,6 +76,7 @@ class TraceRecord:
     rnd: Optional[int]
     msg_id: int
     reason: str = ""
+    send_seq: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +88,7 @@ class InFlight:
     sender: str
     receiver: str
     message: Message
+    send_seq: int = 0  # the sender's number of this datagram (see TraceRecord)
 
     @property
     def kind(self) -> str:
@@ -248,6 +253,7 @@ class Simulation(TimeTravel):
         self._queue: list[tuple[float, int, int, Any]] = []
         self._seq = itertools.count()
         self._msg_ids = itertools.count(1)
+        self._send_seqs: dict[str, int] = {}  # process name -> datagrams it sent
         self.processes: dict[tuple[str, int], _Process] = {}
         self._starts: dict[tuple[str, int], int] = {}  # how often each (role, id) started
         self.in_flight: list[InFlight] = []
@@ -599,11 +605,12 @@ class Simulation(TimeTravel):
 
     def _multicast(self, sender: _Process, group: Group, msg: Message) -> None:
         net, rng = self.network, self._rng
+        send_seq = self._send_seqs[sender.name] = self._send_seqs.get(sender.name, 0) + 1
         for proc in self.processes.values():
             if not proc.alive or group not in LISTENS[proc.role]:
                 continue
             msg_id = next(self._msg_ids)
-            copy = InFlight(msg_id, self.now, sender.name, proc.name, msg)
+            copy = InFlight(msg_id, self.now, sender.name, proc.name, msg, send_seq)
             self.stats["sent"] += 1
             self._record("sent", copy)
             if self.manual:
@@ -642,4 +649,4 @@ class Simulation(TimeTravel):
             self.messages[copy.id] = msg
             self.trace.append(TraceRecord(self.now, event, copy.sender, copy.receiver,
                                           msg.kind.name, instance_of(msg), round_of(msg),
-                                          copy.id, reason))
+                                          copy.id, reason, copy.send_seq))

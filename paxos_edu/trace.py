@@ -18,28 +18,19 @@ or either of those as a DataFrame.
 Pairing sends with receipts
 ---------------------------
 The simulator names every copy of a datagram (``msg_id``), so its arrows are exact. A real
-run's log says what each process sent *to a group* and what each process received, but a
-receipt does not say who sent it. :func:`pair_receipts` pairs them with this rule. The
-candidates for a receipt at process Q of kind K for (instance, round), heard on group G,
-are the sends of K with the same instance and round to G that Q has not been paired with
-yet, sent at most 1 s before the receipt (or up to 5 ms after it: two processes' clocks).
-Among them, the **earliest one sent in the 20 ms before the receipt** is chosen -- sends
-made together (three acceptors' 2B) arrive in the order they were sent -- or, when none
-is that recent, the **latest older one** (a retransmission after a loss). A drop is
-logged before decoding, with its kind only, so drops pair on (kind, group). When sends
-of more than one process fit in the window, the sender is a guess: such rows have
-``exact = False`` (the pictures draw them dashed).
-
-A table with columns ``sender`` and ``send_seq`` (a datagram that names its sender and
-the sender's sequence number) needs no guess: a receipt carrying both pairs with the send
-of that process with that number -- the latest one sent before the receipt, should a
-restarted process have used the number again -- and is exact. Receipts without them
-(an undecodable datagram) fall back to the rule above.
+run is exact too: every datagram names its sender and the sender's sequence number in its
+header (wire format v2), the receiver logs both (``Run.messages`` columns ``sender`` and
+``send_seq``) and the sender logs the number it gave each send. :func:`pair_receipts`
+pairs each receipt with the one send of the same ``(sender, send_seq)`` -- the latest one
+logged before the receipt, should a restarted sender have used the number again (a clock
+difference of up to 5 ms between two processes is allowed). A receipt stays
+unpaired when its send was not logged (the sender ran at trace level ``values``) or when
+its sender is unknown -- a datagram that did not decode, or a log written before wire
+format v2 (``exact = False``).
 """
 
 from __future__ import annotations
 
-import bisect
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Optional
@@ -87,9 +78,11 @@ LEARNED: dict[str, str] = {
 MESSAGES: dict[str, str] = {
     "time": "float64", "process": "str", "role": "str", "id": "int64", "direction": "str",
     "kind": "str", "instance": "Int64", "round": "Int64", "round_label": "str", "group": "str",
-    "size": "int64", "reason": "str",
+    "size": "int64", "reason": "str", "sender": "str", "send_seq": "Int64",
 }  # fmt: skip
-"""``Run.messages``: one row per datagram sent, received or dropped (trace level messages)."""
+"""``Run.messages``: one row per datagram sent, received or dropped (trace level messages);
+``sender`` and ``send_seq`` (the sender's number of the datagram) pair each receipt with
+exactly one send."""
 
 NOTES: dict[str, str] = {
     "time": "float64", "process": "str", "role": "str", "id": "int64", "note": "str",
@@ -191,7 +184,8 @@ def run_messages(trace: Iterable[TraceRecord]) -> pd.DataFrame:
         role, pid = parse_process_name(process)
         label = None if r.rnd is None else format_round(r.rnd)
         rows.append((r.time, process, role, pid, direction, r.kind, r.instance, r.rnd, label,
-                     GROUP_OF_KIND.get(r.kind), 0, r.reason or None))  # fmt: skip
+                     GROUP_OF_KIND.get(r.kind), 0, r.reason or None, r.sender,
+                     r.send_seq or None))  # fmt: skip
     return table(MESSAGES, rows)
 
 
@@ -257,13 +251,12 @@ DEFAULT_HIDDEN = frozenset({"HEARTBEAT"})
 """Kinds left out of message pictures unless ``kinds="all"``: heartbeats every half
 timeout would drown the phases."""
 
+_SLACK = 0.005  # a receipt may be logged a little before its send (two processes' clocks)
+
 FRAME_COLUMNS = ("time", "event", "sender", "receiver", "kind", "instance", "round", "msg_id",
                  "reason", "exact")  # fmt: skip
 """The columns of :func:`message_frame`."""
 
-_SLACK = 0.005  # a receipt may be logged a little before its send (two processes' clocks)
-_RECENT = 0.02  # sends this close before a receipt count as "sent together": first in, first out
-_WINDOW = 1.0  # a receipt pairs with a send at most this much older
 
 
 def message_frame(source: Any) -> pd.DataFrame:
@@ -274,7 +267,7 @@ def message_frame(source: Any) -> pd.DataFrame:
     ``receiver`` is None for a real run's send, which goes to a whole group; ``sender`` is
     None for a receipt that could not be paired), ``kind`` (``"PHASE2A"``), ``instance``,
     ``round`` (raw numbers, nullable), ``msg_id`` (equal on a send and its receipts),
-    ``reason`` (why dropped), ``exact`` (False when the sender of a receipt was guessed).
+    ``reason`` (why dropped), ``exact`` (False when the sender of a receipt is unknown).
 
     Raises:
         UsageError: for anything that holds no messages.
@@ -347,67 +340,37 @@ def _objects(m: pd.DataFrame, column: str) -> list[Any]:
 
 def pair_receipts(messages: pd.DataFrame) -> pd.DataFrame:
     """A real run's ``messages`` table as a :func:`message_frame` frame: each receipt
-    paired with its send, by the sender's sequence number when the table has it, else
-    with the send it most likely belongs to (rules in the module docstring)."""
+    paired with the send of the same ``(sender, send_seq)`` (module docstring)."""
     m = messages.sort_values("time", kind="stable").reset_index(drop=True)
     times = m["time"].to_numpy(dtype=float)
     procs = m["process"].tolist()
     dirs = m["direction"].tolist()
     kinds, insts, rnds = _objects(m, "kind"), _objects(m, "instance"), _objects(m, "round")
-    groups = _objects(m, "group")
+    senders, seqs = _objects(m, "sender"), _objects(m, "send_seq")
     reasons = [r or "" for r in _objects(m, "reason")]
-    named, seqs = _objects(m, "sender"), _objects(m, "send_seq")
     msg_id: list[Any] = [None] * len(m)
-    exact = [True] * len(m)
     sender: list[Any] = [None] * len(m)
     receiver: list[Any] = [None] * len(m)
-    fine: dict[tuple, list[int]] = {}
-    coarse: dict[tuple, list[int]] = {}
-    numbered: dict[tuple, list[int]] = {}
+    numbered: dict[tuple[str, int], list[int]] = {}  # (process, send_seq) -> its sends, by time
     for i, d in enumerate(dirs):
         if d == "sent":
-            msg_id[i] = i + 1
-            sender[i] = procs[i]
-            fine.setdefault((kinds[i], groups[i], insts[i], rnds[i]), []).append(i)
-            coarse.setdefault((kinds[i], groups[i]), []).append(i)
+            msg_id[i], sender[i] = i + 1, procs[i]
             if seqs[i] is not None:
                 numbered.setdefault((procs[i], seqs[i]), []).append(i)
-    send_times = {key: [times[j] for j in idx] for key, idx in (fine | coarse).items()}
-    used: set[tuple[str, int]] = set()
+    exact = [True] * len(m)
     for i, d in enumerate(dirs):
         if d == "sent":
             continue
-        receiver[i] = procs[i]
-        if named[i] is not None and seqs[i] is not None:  # the datagram said who sent it
-            sender[i] = named[i]
-            heard = numbered.get((named[i], seqs[i]), ())
-            sends = [j for j in heard if times[j] <= times[i] + _SLACK]
-            if sends:  # else its send was not logged: the sender is known, the arrow is not
-                s = sends[-1]
-                msg_id[i], insts[i], rnds[i] = s + 1, insts[s], rnds[s]
-            continue
-        if kinds[i] is None:
-            continue  # undecodable datagram: nobody to pair with
-        if d == "received" or insts[i] is not None or rnds[i] is not None:
-            key: tuple = (kinds[i], groups[i], insts[i], rnds[i])
-            index = fine
-        else:
-            key, index = (kinds[i], groups[i]), coarse
-        idx = index.get(key)
-        if not idx:
-            continue
-        ts = send_times[key]
-        lo = bisect.bisect_left(ts, times[i] - _WINDOW)
-        hi = bisect.bisect_right(ts, times[i] + _SLACK)
-        found = [idx[j] for j in range(lo, hi) if (procs[i], idx[j]) not in used]
-        if not found:
-            continue
-        recent = [j for j in found if times[j] >= times[i] - _RECENT]
-        s = recent[0] if recent else found[-1]
-        used.add((procs[i], s))
-        senders = {procs[idx[j]] for j in range(lo, hi)}
-        msg_id[i], sender[i], exact[i] = s + 1, procs[s], len(senders) == 1
-        insts[i], rnds[i] = insts[s], rnds[s]  # a drop knows only its kind
+        receiver[i], sender[i] = procs[i], senders[i]
+        exact[i] = senders[i] is not None and seqs[i] is not None
+        if not exact[i]:
+            continue  # the datagram did not decode (or an old log): nobody to pair with
+        named = numbered.get((senders[i], seqs[i]), ())
+        heard = [j for j in named if times[j] <= times[i] + _SLACK]
+        if heard:  # else its send was not logged: the sender is known, the arrow is not
+            s = heard[-1]
+            msg_id[i] = s + 1
+            kinds[i], insts[i], rnds[i] = kinds[s], insts[s], rnds[s]  # a drop knows its kind
     event = ["delivered" if d == "received" else d for d in dirs]
     frame = pd.DataFrame({
         "time": times, "event": event, "sender": sender, "receiver": receiver, "kind": kinds,

@@ -2,8 +2,9 @@
 
 Both read messages through :func:`paxos_edu.trace.message_frame`, so they draw any
 message-level source: a simulation, its result, a simulated or real run, an explored
-schedule, a trace. A simulation's arrows are exact; a real run's receipts are paired with
-their sends by :func:`paxos_edu.trace.pair_receipts` (dashed where the sender is a guess).
+schedule, a trace. Every arrow is exact: a simulation names each copy, and a real run's
+receipts name their send (sender and its sequence number, see
+:func:`paxos_edu.trace.pair_receipts`).
 """
 
 from __future__ import annotations
@@ -61,9 +62,8 @@ def sequence_diagram(
     labelled at the sender with kind, round, instance and, for a simulation, the value it
     carries (``2A 1.1 i0 [x]``). A dropped copy ends in an ✗ at its receiver, where it was
     lost; a copy still in flight is dotted and ends at its receiver on the dashed "now"
-    line; a real-run receipt whose
-    sender was inferred is dashed (see the module docstring); receipts and sends that
-    cannot be paired are short ticks.
+    line; receipts and sends that cannot be paired (a send nobody logged, a datagram that
+    did not decode) are short ticks. Arrows never go back in time.
 
     Args:
         trace: any message-level source (module docstring).
@@ -143,7 +143,7 @@ def _draw_arrows(
     min_drop: float,
 ) -> dict[str, Any]:  # fmt: skip
     """Draw every copy (arrow, drop, in flight, tick); returns what was drawn, for the legend."""
-    drawn: dict[str, Any] = {"kinds": set(), "drops": 0, "in flight": 0, "inferred": 0, "ticks": 0}
+    drawn: dict[str, Any] = {"kinds": set(), "drops": 0, "in flight": 0, "ticks": 0}
     drops, ticks = [], []
     for a in arrows.itertuples(index=False):
         color = KIND_COLORS.get(a.kind, "#444444")
@@ -160,8 +160,7 @@ def _draw_arrows(
         x0, y0, x1 = xpos[a.sender], a.y_sent, xpos[a.receiver]
         ended = a.outcome in ("delivered", "dropped") and (until is None or a.end <= until)
         if ended and a.outcome == "delivered":
-            drawn["inferred"] += not a.exact
-            _arrow(ax, (x0, y0), (x1, a.y_end), color, "-" if a.exact else "--")
+            _arrow(ax, (x0, y0), (x1, a.y_end), color, "-")
         elif ended:
             # A copy is lost at (or on the way to) its receiver: the ✗ sits on the
             # receiver's lifeline, on the row where the loss happened.
@@ -191,7 +190,6 @@ def _sequence_legend(ax: Axes, drawn: dict[str, Any]) -> None:
     extra = {
         "drops": Line2D([], [], ls="", marker="X", color=DROP_COLOR, markersize=8, label="dropped"),
         "in flight": Line2D([], [], color=grey, ls=":", lw=1.5, label="in flight"),
-        "inferred": Line2D([], [], color=grey, ls="--", lw=1.2, label="sender inferred"),
         "ticks": Line2D([], [], ls="", marker="_", color=grey, markersize=10,
                         markeredgewidth=2.5, label="unpaired send/receipt"),
     }  # fmt: skip

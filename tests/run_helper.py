@@ -67,10 +67,12 @@ def course_dir(tmp_path: Path, props: dict[int, str], learns: dict[int, str]) ->
 
 def real_messages(rows):
     """A Run.messages-like table from rows of
-    (time, process, direction, kind, instance, round, group[, reason])."""
+    (time, process, direction, kind, instance, round, group[, reason[, sender, send_seq]])
+    -- on a send, ``sender`` is None and ``send_seq`` the number it gave the datagram."""
     recs = []
     for row in rows:
-        t, proc, direction, kind, inst, rnd, group, *reason = row
+        t, proc, direction, kind, inst, rnd, group, *rest = row
+        reason, sender, send_seq = (list(rest) + [None, None, None])[:3]
         role = proc.rstrip("0123456789")
         recs.append(
             dict(
@@ -84,28 +86,32 @@ def real_messages(rows):
                 round=rnd,
                 group=group,
                 size=40,
-                reason=reason[0] if reason else None,
+                reason=reason,
+                sender=proc if direction == "sent" else sender,
+                send_seq=send_seq,
             )
         )
     df = pd.DataFrame(recs)
-    df["instance"] = df["instance"].astype("Int64")
-    df["round"] = df["round"].astype("Int64")
+    for column in ("instance", "round", "send_seq"):
+        df[column] = df[column].astype("Int64")
     return df
 
 
 R = make_round(1, 1)
 """The round of the hand-made tables below (round 1 of proposer 1)."""
-# A real run's messages: a prepare, two promises, a drop, a receipt nobody logged sending.
+# A real run's messages: a prepare, two promises (acceptor 2's arrives first), a drop, a
+# receipt nobody logged sending, a datagram that did not decode. Receipts name their send.
 REAL = real_messages([
-    (0.000, "proposer1", "sent", "PHASE1A", 0, R, "acceptors"),
-    (0.001, "acceptor1", "received", "PHASE1A", 0, R, "acceptors"),
-    (0.001, "acceptor2", "received", "PHASE1A", 0, R, "acceptors"),
-    (0.001, "acceptor3", "dropped", "PHASE1A", None, None, "acceptors", "loss"),
-    (0.002, "acceptor1", "sent", "PHASE1B", 0, R, "proposers"),
-    (0.002, "acceptor2", "sent", "PHASE1B", 0, R, "proposers"),
-    (0.003, "proposer1", "received", "PHASE1B", 0, R, "proposers"),
-    (0.003, "proposer1", "received", "PHASE1B", 0, R, "proposers"),
-    (0.500, "learner1", "received", "PHASE2B", 0, R, "learners"),  # nobody logged the send
+    (0.000, "proposer1", "sent", "PHASE1A", 0, R, "acceptors", None, None, 1),
+    (0.001, "acceptor1", "received", "PHASE1A", 0, R, "acceptors", None, "proposer1", 1),
+    (0.001, "acceptor2", "received", "PHASE1A", 0, R, "acceptors", None, "proposer1", 1),
+    (0.001, "acceptor3", "dropped", "PHASE1A", None, None, "acceptors", "loss", "proposer1", 1),
+    (0.002, "acceptor1", "sent", "PHASE1B", 0, R, "proposers", None, None, 1),
+    (0.002, "acceptor2", "sent", "PHASE1B", 0, R, "proposers", None, None, 1),
+    (0.003, "proposer1", "received", "PHASE1B", 0, R, "proposers", None, "acceptor2", 1),
+    (0.003, "proposer1", "received", "PHASE1B", 0, R, "proposers", None, "acceptor1", 1),
+    (0.500, "learner1", "received", "PHASE2B", 0, R, "learners", None, "acceptor1", 7),
+    (0.600, "learner1", "dropped", None, None, None, "learners", "decode"),
 ])  # fmt: skip
 
 

@@ -124,6 +124,18 @@ def test_message_records_kind_instance_round_group_size_and_drop_reason(tmp_path
     assert "reason" not in recs[0] and [r["reason"] for r in recs[1:]] == ["loss", "decode"]
 
 
+def test_message_records_name_the_send_a_receipt_belongs_to(tmp_path):
+    with EventLog(tmp_path, "acceptor", 1, trace="messages", clock=ticking()) as log:
+        log.message("sent", Phase2A(rnd=65537, instance=4, value=()), Group.LEARNERS, 40,
+                    send_seq=12)
+        log.message("received", Kind.PHASE1A, "acceptors", 24, sender="proposer2", send_seq=7)
+        log.message("dropped", None, Group.ACCEPTORS, 3, reason="decode")
+    sent, received, dropped = records(tmp_path / "acceptor1.jsonl")
+    assert sent["send_seq"] == 12 and "sender" not in sent
+    assert (received["sender"], received["send_seq"]) == ("proposer2", 7)
+    assert "sender" not in dropped and "send_seq" not in dropped
+
+
 def test_note_fields_are_flat_and_never_shadow_base_keys(tmp_path):
     with EventLog(tmp_path, "proposer", 1) as log:
         log.note("leader", {"rnd": "1.1", "id": 9, "event": "x", "ids": {3, 1}, "kind": Kind.ACK})

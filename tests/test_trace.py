@@ -28,7 +28,7 @@ def test_message_frame_from_a_sim_trace_is_exact(small_run):
         assert sent.loc[row.msg_id, "sender"] == row.sender
 
 
-def test_message_frame_pairs_a_real_runs_receipts_with_its_sends():
+def test_message_frame_pairs_a_real_runs_receipts_with_the_send_they_name():
     frame = trace.message_frame(REAL)
     receipts = frame[frame["event"] != "sent"].set_index("receiver")
     assert receipts.loc["acceptor1", "sender"] == "proposer1"
@@ -37,25 +37,33 @@ def test_message_frame_pairs_a_real_runs_receipts_with_its_sends():
     assert drop["event"] == "dropped" and drop["sender"] == "proposer1"
     assert drop["instance"] == 0 and drop["round"] == R  # filled in from the send
     promises = frame[(frame["event"] == "delivered") & (frame["kind"] == "PHASE1B")]
-    assert list(promises["sender"]) == ["acceptor1", "acceptor2"]  # first in, first out
-    assert not promises["exact"].any()  # two acceptors could have sent each
-    orphan = frame[frame["receiver"] == "learner1"].iloc[0]
-    assert pd.isna(orphan["msg_id"]) and pd.isna(orphan["sender"])
+    # Exact, not first-in-first-out: acceptor 2's promise arrived first.
+    assert list(promises["sender"]) == ["acceptor2", "acceptor1"]
+    assert promises["exact"].all()
+    sends = frame[frame["event"] == "sent"].set_index("msg_id")
+    for row in promises.itertuples():
+        assert sends.loc[row.msg_id, "sender"] == row.sender
+    orphan, garbage = frame[frame["receiver"] == "learner1"].itertuples()
+    assert pd.isna(orphan.msg_id) and orphan.sender == "acceptor1"  # its send not logged
+    assert pd.isna(garbage.msg_id) and pd.isna(garbage.sender) and not garbage.exact
 
 
-def test_pairing_prefers_a_retransmission_to_an_old_lost_send():
+def test_every_receipt_pairs_with_exactly_one_send_even_an_older_one():
+    # What a guess by time would get wrong: the receipt names the first send, not the
+    # retransmission right before it.
     frame = trace.message_frame(
         real_messages(
             [
-                (0.0, "proposer1", "sent", "PHASE2A", 4, R, "acceptors"),
-                (0.2, "proposer1", "sent", "PHASE2A", 4, R, "acceptors"),
-                (0.201, "acceptor1", "received", "PHASE2A", 4, R, "acceptors"),
+                (0.0, "proposer1", "sent", "PHASE2A", 4, R, "acceptors", None, None, 1),
+                (0.2, "proposer1", "sent", "PHASE2A", 4, R, "acceptors", None, None, 2),
+                (0.201, "acceptor1", "received", "PHASE2A", 4, R, "acceptors", None,
+                 "proposer1", 1),
             ]
         )
     )
     receipt = frame[frame["event"] == "delivered"].iloc[0]
-    resend = frame[frame["event"] == "sent"].iloc[1]
-    assert receipt["msg_id"] == resend["msg_id"]
+    first = frame[frame["event"] == "sent"].iloc[0]
+    assert receipt["msg_id"] == first["msg_id"]
 
 
 def test_message_frame_of_run_messages_converted_from_a_sim_matches_its_events(lossy):
@@ -185,9 +193,24 @@ def test_receipts_naming_sender_and_sequence_number_pair_exactly():
     receipts = frame[frame["event"] != "sent"].reset_index(drop=True)
     sends = frame[frame["event"] == "sent"].set_index("msg_id")
     assert receipts["sender"].tolist()[:4] == ["acceptor2", "acceptor1", "acceptor1", "acceptor3"]
-    assert receipts["exact"].all()
+    assert receipts["exact"][:4].all()  # the sender is known: from the datagram itself
+    assert not receipts["exact"][4]  # undecodable: unknown
     paired = [sends.loc[i, "time"] for i in receipts["msg_id"][:3]]
     assert paired == [0.0, 0.0, 1.0]  # the restarted acceptor's own send, not its first life's
     assert sends.loc[receipts["msg_id"][0], "sender"] == "acceptor2"
     assert pd.isna(receipts["msg_id"][3]) and pd.isna(receipts["msg_id"][4])
     assert pd.isna(receipts["sender"][4])
+
+
+def test_simulated_run_messages_name_the_send_of_every_receipt(lossy):
+    m = lossy.run.messages
+    sends = m[m["direction"] == "sent"]
+    assert (sends["sender"] == sends["process"]).all()
+    assert not sends.duplicated(["process", "send_seq"]).any()
+    named = set(zip(sends["process"], sends["send_seq"]))
+    receipts = m[m["direction"] != "sent"]
+    assert len(receipts) and all(key in named for key in zip(receipts["sender"],
+                                                              receipts["send_seq"]))
+    links = lossy.run.metrics().links
+    assert len(links) and (links["received"] + links["dropped"] <= links["sent"]).all()
+    assert (links["dropped"] > 0).any()  # the simulated loss, on some link
