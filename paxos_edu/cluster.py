@@ -133,7 +133,9 @@ class Cluster:
     Args:
         acceptors, proposers, learners, clients: how many of each to start, with ids
             1, 2, ...
-        loss: probability that a process drops a datagram it receives.
+        loss: probability that a process drops a datagram it receives. For ``loss``,
+            ``timeout``, ``mode``, ``batch``, ``window``, ``secret``, None means the default
+            of :data:`paxos_edu.config.SETTINGS`; each value is checked there.
         timeout: retry timeout of proposers and clients, seconds (default 0.1).
         seed: seed of the processes' random generators (loss, backoff); None: random.
         log_dir: run directory; None uses a temporary one, removed when both the
@@ -160,7 +162,7 @@ class Cluster:
         proposers: int = 2,
         learners: int = 2,
         clients: int = 2,
-        loss: float = 0.0,
+        loss: Optional[float] = None,
         timeout: Optional[float] = None,
         seed: Optional[int] = None,
         log_dir: str | os.PathLike[str] | None = None,

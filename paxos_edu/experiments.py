@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable, Optional
 import pandas as pd
 
 from .checks import COMPLETENESS, CheckReport
-from .config import settings_from
+from .config import SETTINGS, settings_from
 from .errors import UsageError
 from .metrics import Metrics, retries_and_drops_by_role
 from .runlog import Run
@@ -40,9 +40,9 @@ DEFAULTS: dict[str, Any] = {
     "learners": 2,
     "clients": 2,
     "values": 20,  # per client
-    "loss": 0.0,
-    "timeout": 0.1,
-    "mode": "multi",
+    "loss": SETTINGS["loss"].default,  # the protocol settings' defaults: config.SETTINGS
+    "timeout": SETTINGS["timeout"].default,
+    "mode": SETTINGS["mode"].default,
     "batch": None,  # values per instance at most (None: the protocol's default)
     "window": None,  # instances in flight at most (None: the protocol's default)
     "seed": 1,

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Optional, Sequence
 
 from .bugs import Bug, parse_bugs
-from .config import Settings, check_setting, settings_from
+from .config import SETTINGS, Settings, check_setting, settings_from
 from .effects import Deliver, Effect, Note, Send
 from .errors import UsageError
 from .messages import Group, Kind, Message, Submission, instance_of, round_of
@@ -215,14 +215,14 @@ class Simulation(TimeTravel):
         clients: int = 2,
         *,
         seed: int = 0,
-        loss: float = 0.0,
+        loss: float = SETTINGS["loss"].default,
         duplicate: float = 0.0,
         delay: tuple[float, float] = (0.0005, 0.002),
-        timeout: float = 0.1,
-        mode: str = "multi",
-        batch: int = 256,
-        window: int = 32,
-        client_window: int = 1024,
+        timeout: float = SETTINGS["timeout"].default,
+        mode: str = SETTINGS["mode"].default,
+        batch: int = SETTINGS["batch"].default,
+        window: int = SETTINGS["window"].default,
+        client_window: int = SETTINGS["client_window"].default,
         backoff: bool = True,
         bugs: Iterable[str | Bug] | str | None = None,
         manual: bool = False,

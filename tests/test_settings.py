@@ -166,3 +166,17 @@ def test_the_simulated_network_checks_loss_like_the_config():
         sim.set_network(loss=2.0, at=5.0)
     with pytest.raises(SettingError, match=r"^network: loss nan out of range"):
         sim.set_network(loss=math.nan)
+
+
+def test_entry_points_take_their_defaults_from_the_settings_table():
+    import inspect
+
+    sim = inspect.signature(Simulation).parameters
+    for name in ("loss", "timeout", "mode", "batch", "window", "client_window"):
+        assert sim[name].default == SETTINGS[name].default, name
+    for name in ("loss", "timeout", "mode"):
+        assert experiments.DEFAULTS[name] == SETTINGS[name].default, name
+    cluster = inspect.signature(Cluster).parameters
+    for name in ("loss", "timeout", "mode", "batch", "window", "secret", "seed"):
+        assert cluster[name].default is None, name  # None: the table's default
+    assert Simulation(seed=1).settings.settings() == {**Settings().settings(), "seed": 1}
