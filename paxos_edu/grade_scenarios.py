@@ -259,6 +259,8 @@ class _State:
     learners: list[int] = field(default_factory=list)
     fed_before_kill: Optional[dict[int, int]] = None
     ended_unsafe: bool = False
+    learned_before_kill: int = 0
+    exit_noted: set[tuple[str, int]] = field(default_factory=set)
     started: float = 0.0
 
     def learn_path(self, lid: int) -> Path:
@@ -332,6 +334,7 @@ def _wait_ready(s: _State, procs: list[Process]) -> None:
         s.notes.append(f"{p.role} {p.id} opened no UDP socket within {READY_S:g} s")
     for p in procs:
         if not p.alive():
+            s.exit_noted.add((p.role, p.id))
             s.notes.append(f"{p.role} {p.id} exited at start (status {p.popen.returncode})"
                            f": {s.sandbox.stderr(p) or 'no stderr'}")
     time.sleep(SETTLE_S)
@@ -379,28 +382,40 @@ def _play(s: _State, values: dict[int, list[str]], quick: bool) -> None:
 
 
 def _paced(s: _State, feeder: Feeder, n: int, feed_s: float, deadline: float) -> None:
-    """Feed ``n`` values per client evenly over ``feed_s``; kill half-way through, once
-    values flow (something learned; at 90 % of the input at the latest), so that the kill
-    lands in a running system whatever the machine's load."""
+    """Feed ``n`` values per client evenly over ``feed_s``, and kill half-way through.
+
+    At half the input, feeding pauses until values flow (something is learned; at most
+    ``stall`` seconds), the victims are killed, then the second half follows: the kill
+    lands in a running system, whatever the machine's load, and never after the input."""
     start = time.monotonic()
     killed = not s.scenario.kill
+    held = 0.0
+    hold_since: Optional[float] = None
     while time.monotonic() < deadline:
-        share = min(1.0, (time.monotonic() - start) / feed_s)
-        feeder.queue(math.ceil(n * share))
-        learned = 0
+        now = time.monotonic()
+        share = min(1.0, (now - start - held) / feed_s)
         if not killed and share >= 0.5:
+            share = 0.5
+            hold_since = now if hold_since is None else hold_since
             learned = max((len(v) for v in s.learned().values()), default=0)
-        if not killed and share >= 0.5 and (learned or share >= 0.9):
-            for role, i in s.scenario.kill:
-                s.procs[(role, i)].kill()
-            killed = True
-            s.fed_before_kill = dict(feeder.queued)
-            who = ", ".join(f"{r} {i}" for r, i in s.scenario.kill)
-            s.notes.append(f"SIGKILLed {who} after {min(feeder.queued.values())} of {n} "
-                           f"values per client were fed ({learned} learned by then)")
+            if learned or now - hold_since >= s.stall:
+                _kill(s, feeder, n, learned)
+                killed = True
+                held = time.monotonic() - hold_since
+        feeder.queue(math.ceil(n * share))
         if share >= 1.0:
             return
         time.sleep(POLL_S)
+
+
+def _kill(s: _State, feeder: Feeder, n: int, learned: int) -> None:
+    for role, i in s.scenario.kill:
+        s.procs[(role, i)].kill()
+    s.fed_before_kill = dict(feeder.queued)
+    s.learned_before_kill = learned
+    who = ", ".join(f"{r} {i}" for r, i in s.scenario.kill)
+    s.notes.append(f"SIGKILLed {who} after {min(feeder.queued.values())} of {n} values per "
+                   f"client were fed ({learned} learned by then)")
 
 
 def _safety_problem(s: _State, learned: dict[int, list[str]]) -> Optional[str]:
@@ -534,6 +549,9 @@ def _judge(s: _State, verdict: Verdict) -> None:
                                "acceptors (no quorum)")
     if sc.expect == "prefix" and s.fed_before_kill is not None:
         problems += _learned_after_kill(s, learned, proposed)
+        if not s.learned_before_kill:
+            problems.append(f"nothing learned in {s.stall:g} s with all 3 acceptors up, "
+                            "before the kill: the scenario shows nothing")
     if complete and not s.ended_unsafe:  # cut short by a violation: counts mean nothing
         for lid, count in sorted(verdict.learned.items()):
             if count < total:
@@ -545,7 +563,9 @@ def _judge(s: _State, verdict: Verdict) -> None:
     for c, at in (s.feeder.broken.items() if s.feeder else ()):
         s.notes.append(f"client {c} closed its input after {at} values")
     for (role, i), p in sorted(s.procs.items()):
-        if not p.killed and p.popen.returncode not in (None, 0, -15, 143) and role != "client":
+        if (role, i) in s.exit_noted or p.killed or role == "client":
+            continue
+        if p.popen.returncode not in (None, 0, -15, 143):
             s.notes.append(f"{role} {i} exited with status {p.popen.returncode}: "
                            f"{s.sandbox.stderr(p) or 'no stderr'}")
     verdict.problems = problems

@@ -96,6 +96,14 @@ def test_an_implementation_that_learns_nothing_is_given_up_on_early(tmp_path):
         assert any(n.startswith("ended early: nothing more learned") for n in v.notes), v
 
 
+def test_progress_that_never_started_cannot_pass_as_progress_that_stopped(tmp_path):
+    folder = make_broken("acceptor-ignores-its-id", tmp_path / "same-id")
+    verdict = _grade(folder, tmp_path, "kill-two-acceptors").verdict("kill-two-acceptors")
+    assert verdict.passed is False
+    assert verdict.detail.startswith("nothing learned in"), verdict.detail
+    assert sum(n.startswith("acceptor 1 exited") for n in verdict.notes) == 1, verdict.notes
+
+
 def test_without_namespaces_loss_scenarios_are_skipped_with_the_reason(tmp_path):
     report = _grade(PROJECT_SCRIPTS, tmp_path, "loss-10", "basic-100", network="loopback")
     loss = report.verdict("loss-10")
