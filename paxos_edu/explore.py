@@ -283,10 +283,9 @@ class Counterexample:
 
     def trace_frame(self):
         """The trace as a pandas DataFrame (for :func:`paxos_edu.viz.sequence_diagram`)."""
-        import pandas as pd
+        from .trace import trace_table
 
-        return pd.DataFrame([{k: getattr(r, k) for k in TraceRecord.__slots__}
-                             for r in self.trace], columns=list(TraceRecord.__slots__))
+        return trace_table(self.trace)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly record (tests/regressions keeps these)."""

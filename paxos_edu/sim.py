@@ -149,14 +149,9 @@ class SimResult:
 
     def trace_frame(self):
         """The trace as a pandas DataFrame (one row per copy sent / delivered / dropped)."""
-        import pandas as pd
+        from .trace import trace_table
 
-        return pd.DataFrame([_record_dict(r) for r in self.trace],
-                            columns=list(TraceRecord.__slots__))
-
-
-def _record_dict(r: TraceRecord) -> dict:
-    return {name: getattr(r, name) for name in TraceRecord.__slots__}
+        return trace_table(self.trace)
 
 
 @dataclass

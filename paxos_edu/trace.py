@@ -139,6 +139,16 @@ GROUP_OF_KIND = {
 """The multicast group each kind of message is sent to (see :mod:`paxos_edu.messages`)."""
 
 
+def trace_table(records: Iterable[TraceRecord]) -> pd.DataFrame:
+    """Simulator trace records as a DataFrame: one row per copy sent, delivered or dropped,
+    one column per :class:`~paxos_edu.sim.TraceRecord` field (what :func:`message_frame`
+    reads back exactly)."""
+    from .sim import TraceRecord
+
+    fields = list(TraceRecord.__slots__)
+    return pd.DataFrame([[getattr(r, f) for f in fields] for r in records], columns=fields)
+
+
 def datagram_numbers(rows: Iterable[tuple]) -> list[int]:
     """Number the datagrams of trace rows ``(event, time, sender, receiver, kind, instance,
     round)``: the ``sent`` copies of one multicast -- same time, sender, kind, instance and
@@ -474,5 +484,5 @@ __all__ = [
     "KIND_SHORT", "LEARNED", "MESSAGES", "NOTES", "PROCESSES", "PROPOSED",
     "datagram_numbers", "filter_messages", "kind_name", "message_arrows", "message_frame",
     "missing", "pair_receipts", "process_order", "round_labels",
-    "run_messages", "simulated_processes", "simulation_tables", "steps", "table",
+    "run_messages", "simulated_processes", "simulation_tables", "steps", "table", "trace_table",
 ]  # fmt: skip

@@ -214,3 +214,9 @@ def test_simulated_run_messages_name_the_send_of_every_receipt(lossy):
     links = lossy.run.metrics().links
     assert len(links) and (links["received"] + links["dropped"] <= links["sent"]).all()
     assert (links["dropped"] > 0).any()  # the simulated loss, on some link
+
+
+def test_a_trace_table_reads_back_as_the_same_message_frame(small_run):
+    table = trace.trace_table(small_run.trace)
+    assert len(table) == len(small_run.trace) and "rnd" in table
+    pd.testing.assert_frame_equal(trace.message_frame(table), trace.message_frame(small_run))
