@@ -32,6 +32,14 @@ class Bug(str, enum.Enum):
     NO_DEDUPLICATION = "no-deduplication"
     """Learner delivers a re-submitted value again when it was decided twice."""
 
+    REPLY_BEFORE_DURABLE = "reply-before-durable"
+    """Acceptor with storage sends its 1B/2B before the promise or vote is on disk (it
+    writes it with its next message), so a crash loses what a proposer already counted."""
+
+    RESTART_WITHOUT_STORAGE = "restart-without-storage"
+    """A crashed acceptor is restarted with an empty memory ("an acceptor must remember
+    this information even if it fails and then restarts")."""
+
     @property
     def role(self) -> str:
         """The role whose code the bug lives in."""
@@ -49,6 +57,8 @@ _ROLE = {
     Bug.LEARN_FROM_ONE_2B: "learner",
     Bug.SHARED_ROUNDS: "proposer",
     Bug.NO_DEDUPLICATION: "learner",
+    Bug.REPLY_BEFORE_DURABLE: "acceptor",
+    Bug.RESTART_WITHOUT_STORAGE: "acceptor",
 }
 
 _EXPLAIN = {
@@ -62,6 +72,10 @@ _EXPLAIN = {
     "can carry two different values.",
     Bug.NO_DEDUPLICATION: "The learner does not filter a submission decided twice "
     "(re-submitted by its client), so it is delivered twice.",
+    Bug.REPLY_BEFORE_DURABLE: "The acceptor answers before its promise or vote is on disk, "
+    "so a crash right after the answer loses a vote that counted towards a decision.",
+    Bug.RESTART_WITHOUT_STORAGE: "A crashed acceptor comes back with an empty memory, so "
+    "it reports no vote for a value that was already chosen and a second value is chosen.",
 }
 
 

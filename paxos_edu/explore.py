@@ -14,6 +14,8 @@ step                   meaning
 ``("advance", dt)``    let ``dt`` seconds pass, firing the timers that fall due;
                        ``dt == 0`` means "up to the next timer, whatever it is"
 ``("submit", c)``      client ``c + 1`` submits its next value (``c`` modulo the clients)
+``("restart", a)``     acceptor ``a + 1`` (modulo the acceptors) crashes and restarts at
+                       once, with what it made durable (the setups use storage)
 ====================== ==============================================================
 
 :func:`run_schedule` replays one; a copy never delivered is as good as lost.
@@ -62,7 +64,7 @@ from .bugs import Bug, parse_bugs
 from .checks import CheckReport, check_sequences
 from .errors import UsageError
 from .messages import Message, Phase2B
-from .processes import role_of
+from .processes import parse_process_name, role_of
 from .sim import InFlight, Simulation, TraceRecord
 from .sim_tables import short_value
 
@@ -71,7 +73,7 @@ __all__ = [
     "deliver_and_keep", "explain", "find_violation", "next_timer", "run_schedule", "safety",
 ]
 
-OPS = ("deliver", "duplicate", "drop", "advance", "submit")
+OPS = ("deliver", "duplicate", "drop", "advance", "submit", "restart")
 
 Step = tuple[str, float]
 """One schedule step: an operation and its small number (see the module docstring)."""
@@ -103,11 +105,12 @@ class Setup:
         return len(self.values)
 
     def simulation(self, **overrides: Any) -> Simulation:
-        """A fresh simulation of this setup at time 0 (manual unless overridden)."""
+        """A fresh simulation of this setup at time 0 (manual unless overridden); its
+        acceptors keep their state in storage, so ``restart`` steps recover it."""
         kwargs: dict[str, Any] = dict(
             acceptors=self.acceptors, proposers=self.proposers, learners=self.learners,
             clients=self.clients, seed=self.seed, timeout=self.timeout, mode=self.mode,
-            batch=self.batch, window=self.window, bugs=self.bugs, manual=True)
+            batch=self.batch, window=self.window, bugs=self.bugs, manual=True, storage=True)
         kwargs.update(overrides)
         return Simulation(**kwargs)
 
@@ -139,7 +142,15 @@ class Network:
     max_delays: tuple[float, ...] = (0.05, 0.2, 0.5)
     submit_times: tuple[float, ...] = (0.0, 0.02, 0.05, 0.1)
     until: float = 2.0
+    max_restarts: int = 0
+    """Acceptor restarts per run (0: none). Each restarts one acceptor right after it
+    accepted its n-th value (n up to ``restart_votes``): the moment its memory matters."""
+    restart_votes: int = 3
 
+
+_TWO_EACH = Setup(values=(("a", "c"), ("b", "d")))
+_RESTARTS = Network(losses=(0.3, 0.5), max_delays=(0.05, 0.2), until=3.0, max_restarts=2,
+                    restart_votes=2)
 
 PRESETS: dict[Optional[Bug], tuple[Setup, Network]] = {
     None: (Setup(), Network()),
@@ -149,13 +160,16 @@ PRESETS: dict[Optional[Bug], tuple[Setup, Network]] = {
     Bug.SHARED_ROUNDS: (Setup(), Network()),
     Bug.NO_DEDUPLICATION: (Setup(mode="classic"),
                            Network(losses=(0.2, 0.4), max_delays=(0.05,))),
+    Bug.REPLY_BEFORE_DURABLE: (_TWO_EACH, _RESTARTS),
+    Bug.RESTART_WITHOUT_STORAGE: (_TWO_EACH, _RESTARTS),
 }
 """Per bug, a cluster that makes it reachable and a network that breaks it often.
 
 Two proposers each time: every one of these mistakes needs two proposals competing for
 one instance. Two clients with one value each keep counterexamples short; with the
 bug on, about 1 random run in 10 (FORGET_PROMISE, LEARN_FROM_ONE_2B, NO_DEDUPLICATION),
-1 in 40 (IGNORE_1B_VALUE) or 1 in 2 (SHARED_ROUNDS) breaks a property."""
+1 in 40 (IGNORE_1B_VALUE) or 1 in 2 (SHARED_ROUNDS) breaks a property. The two storage
+bugs need acceptors that crash and restart: up to two restarts at drawn times."""
 
 
 # ---------------------------------------------------------------------- running schedules
@@ -220,6 +234,10 @@ def apply_step(sim: Simulation, setup: Setup, submitted: list[int], op: str, arg
         submitted[client] += 1
         sim.submit(client + 1, [value])
         return f"client{client + 1} submits {value!r}"
+    if op == "restart":
+        acceptor = int(arg) % setup.acceptors + 1
+        sim.restart("acceptor", acceptor)
+        return f"acceptor{acceptor} crashes and restarts"
     raise ValueError(f"unknown schedule step {op!r}; steps are {', '.join(OPS)}")
 
 
@@ -369,14 +387,20 @@ class _Trial(NamedTuple):
     duplicate: float
     max_delay: float
     submit_at: tuple[float, ...]
+    restarts: tuple[tuple[int, int], ...] = ()  # (acceptor id, after its n-th vote)
 
 
 def _trials(setup: Setup, network: Network) -> st.SearchStrategy[_Trial]:
     count = sum(len(v) for v in setup.values)
+    restarts: st.SearchStrategy = st.just(())  # draws nothing: earlier searches unchanged
+    if network.max_restarts:
+        restarts = st.lists(st.tuples(st.integers(1, setup.acceptors),
+                                      st.integers(1, network.restart_votes)),
+                            min_size=1, max_size=network.max_restarts).map(tuple)
     return st.builds(
         _Trial, st.integers(0, 2**32 - 1), st.sampled_from(network.losses),
         st.sampled_from(network.duplicates), st.sampled_from(network.max_delays),
-        st.tuples(*[st.sampled_from(network.submit_times)] * count))
+        st.tuples(*[st.sampled_from(network.submit_times)] * count), restarts)
 
 
 def _seeded(setup: Setup, seed: int, trial: _Trial) -> Setup:
@@ -384,15 +408,28 @@ def _seeded(setup: Setup, seed: int, trial: _Trial) -> Setup:
     return replace(setup, seed=(seed << 32) + trial.seed)
 
 
-def _random_run(setup: Setup, network: Network, trial: _Trial,
-                trace: bool) -> tuple[Simulation, Optional[str]]:
+def _random_run(setup: Setup, network: Network, trial: _Trial, trace: bool,
+                restarted: Optional[list] = None) -> tuple[Simulation, Optional[str]]:
     """Run ``trial`` at full speed (seed ``setup.seed``); return the simulation and the
-    first property broken."""
+    first property broken. ``restarted`` receives ``(time, deliveries so far, acceptor)``
+    of each restart."""
     sim = setup.simulation(manual=False, loss=trial.loss,
                            duplicate=trial.duplicate, delay=(0.0001, trial.max_delay),
                            trace=trace)
     for at, client, value in _submissions(setup, trial):
         sim.submit(client + 1, [value], at=at)
+    waiting = list(trial.restarts)
+    while waiting and sim.next_event_time() is not None \
+            and sim.next_event_time() <= network.until:  # type: ignore[operator]
+        sim.step()
+        for acceptor, votes in waiting:
+            proc = sim.processes[("acceptor", acceptor)]
+            if sum(1 for s in proc.obj.slots.values() if s.v_val is not None) >= votes:
+                sim.restart("acceptor", acceptor)
+                waiting.remove((acceptor, votes))
+                if restarted is not None:
+                    restarted.append((sim.now, sim.stats["delivered"], acceptor))
+                break
     sim.run(until=network.until)
     report = safety(sim)
     return sim, (None if report.ok else report.first_violation.property)
@@ -415,9 +452,9 @@ def _submissions(setup: Setup, trial: _Trial) -> list[tuple[float, int, str]]:
 class _Event(NamedTuple):
     """One step of a schedule whose deliveries name their copy by content."""
 
-    op: str  # "deliver", "duplicate", "advance" (to absolute time ``at``), "submit"
+    op: str  # "deliver", "duplicate", "advance" (to absolute time ``at``), "submit", "restart"
     at: float
-    client: int = 0
+    client: int = 0  # submit: the client (from 0); restart: the acceptor (from 0)
     sender: str = ""
     receiver: str = ""
     message: Optional[Message] = None
@@ -426,13 +463,16 @@ class _Event(NamedTuple):
 
 def _as_schedule(setup: Setup, network: Network, trial: _Trial) -> tuple[list[_Event], str]:
     """Replay the failing random run in manual mode, cut at the first violation."""
-    auto, prop = _random_run(setup, network, trial, trace=True)
+    restarted: list[tuple[float, int, int]] = []
+    auto, prop = _random_run(setup, network, trial, trace=True, restarted=restarted)
     assert prop is not None, "a failing random run must fail again (determinism)"
     deliveries = [r for r in auto.trace if r.event == "delivered"]
     later = {}  # msg id -> index of its last delivery (an earlier one was a duplicate)
     for i, r in enumerate(deliveries):
         later[r.msg_id] = i
     plan = [(at, 0, i, ("submit", c)) for i, (at, c, _) in enumerate(_submissions(setup, trial))]
+    # A restart came right after the delivery that made its acceptor vote.
+    plan += [(at, 1, done - 0.5, ("restart", a - 1)) for at, done, a in restarted]
     plan += [(r.time, 1, i, ("deliver", r.msg_id)) for i, r in enumerate(deliveries)]
     plan.sort(key=lambda p: p[:3])
     sim = setup.simulation()
@@ -442,9 +482,9 @@ def _as_schedule(setup: Setup, network: Network, trial: _Trial) -> tuple[list[_E
         if at > sim.now:
             events.append(_Event("advance", at))
             sim.advance(at - sim.now)
-        if op == "submit":
-            events.append(_Event("submit", at, client=arg))
-            apply_step(sim, setup, submitted, "submit", arg)
+        if op in ("submit", "restart"):
+            events.append(_Event(op, at, client=arg))
+            apply_step(sim, setup, submitted, op, arg)
         else:
             copy = next((c for c in sim.in_flight if c.id == arg), None)
             assert copy is not None, f"message {arg} of the random run is not in flight"
@@ -507,6 +547,8 @@ def _replay_events(setup: Setup, events: Sequence[_Event], record: Optional[list
             step = ("submit", ev.client)
             if submitted[ev.client] >= len(setup.values[ev.client]):
                 continue
+        elif ev.op == "restart":
+            step = ("restart", ev.client)
         else:
             index = next((i for i, c in enumerate(sim.in_flight)
                           if c.receiver == ev.receiver and c.sender == ev.sender
@@ -591,7 +633,8 @@ def _finish(setup: Setup, bug: Optional[Bug], events: list[_Event], trial: _Tria
         steps=[label for _, label, _ in record], schedule=schedule, setup=setup,
         network={"seed": setup.seed, "loss": trial.loss, "duplicate": trial.duplicate,
                  "delay": [0.0001, trial.max_delay],
-                 "submissions": [list(s) for s in _submissions(setup, trial)]},
+                 "submissions": [list(s) for s in _submissions(setup, trial)],
+                 "restarts": [list(r) for r in trial.restarts]},
         story=story, trace=list(outcome.sim.trace), report=report, sim=outcome.sim)
 
 
@@ -603,6 +646,12 @@ def _story(sim: Simulation, notes: int, sent: int, delivered: dict[int, int]) ->
             what = {"phase1_start": "starts phase 1 (prepare)", "leader": "leads",
                     "step_down": "steps down"}[event]
             lines.append(f"t={t:.3f} {who} {what} in round {fields.get('rnd', '?')}")
+        elif event == "restart":
+            obj = sim.processes[parse_process_name(who)].obj
+            held = sum(1 for s in obj.slots.values() if s.v_val is not None)
+            lines.append(f"t={t:.3f} {who} crashes and restarts, remembering "
+                         f"{held} vote{'s' if held != 1 else ''} and promise "
+                         f"{_round(max(obj.rnd, obj.max_slot_rnd))}")
     accepted = set()
     for copy in sim.in_flight:
         m = copy.message

@@ -41,7 +41,7 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 
 from .bugs import Bug, parse_bugs
 from .config import SETTINGS, Settings, check_setting, settings_from
-from .effects import Deliver, Effect, Note, Send
+from .effects import Deliver, Effect, Halt, Note, Persist, Send
 from .errors import UsageError
 from .messages import Group, Kind, Message, Submission, instance_of, round_of
 from .processes import LISTENS, check_role, parse_process_name, process_name, role_of
@@ -197,6 +197,9 @@ class Simulation(TimeTravel):
         bugs: names of deliberate mistakes to switch on (see :mod:`paxos_edu.bugs`).
         manual: hold every copy in :attr:`in_flight` until :meth:`deliver` / :meth:`drop`.
         trace: record every copy sent / delivered / dropped in the result.
+        storage: acceptors keep their promises and votes on a model disk
+            (:attr:`disks`, written before the replies go out) and :meth:`restart`
+            recovers them.
 
     In manual mode every action is a step of :attr:`history`, and :meth:`rewind` ``(k)``
     restores the state after the first ``k`` steps (see :mod:`paxos_edu.timeline`).
@@ -222,6 +225,7 @@ class Simulation(TimeTravel):
         bugs: Iterable[str | Bug] | str | None = None,
         manual: bool = False,
         trace: bool = True,
+        storage: bool = False,
     ) -> None:
         counts = dict(acceptors=acceptors, proposers=proposers, learners=learners,
                       clients=clients)
@@ -262,6 +266,8 @@ class Simulation(TimeTravel):
         self._cause = -1  # trace index of the copy being handled
         self.submitted_at: list[float] = []
         self.stats = {"sent": 0, "delivered": 0, "dropped": 0, "duplicated": 0}
+        self.storage = storage
+        self.disks: dict[int, list[Any]] = {}  # acceptor id -> durable entries (storage)
         for role, count in (("acceptor", acceptors), ("proposer", proposers),
                             ("learner", learners), ("client", clients)):
             for i in range(1, count + 1):
@@ -274,8 +280,12 @@ class Simulation(TimeTravel):
         # Each start of the same id is a new incarnation, so a restarted proposer never
         # reuses a round of its earlier life (see rounds.py); a client's is its session.
         incarnation = rng.getrandbits(32) if role == "client" else self._starts.get((role, id), 0)
-        return make_role(role, id, self.settings, rng=rng, incarnation=incarnation,
-                         bugs=self.bugs, now=self.now, backoff=self.backoff)
+        obj = make_role(role, id, self.settings, rng=rng, incarnation=incarnation,
+                        bugs=self.bugs, now=self.now, backoff=self.backoff,
+                        durable=self.storage)
+        if role == "acceptor" and Bug.RESTART_WITHOUT_STORAGE not in self.bugs:
+            obj.restore(self.disks.get(id, ()))  # what it made durable (nothing at first)
+        return obj
 
     @staticmethod
     def _check_role(role: str, id: int) -> None:
@@ -283,16 +293,17 @@ class Simulation(TimeTravel):
         if not isinstance(id, int) or id < 1:
             raise UsageError(f"process ids are whole numbers >= 1, got {id!r}")
 
-    def _spawn(self, role: str, id: int) -> _Process:
+    def _spawn(self, role: str, id: int, restart: bool = False) -> _Process:
         self._check_role(role, id)
         key = (role, id)
         old = self.processes.get(key)
         if old is not None and old.alive:
             raise UsageError(f"{role} {id} is already running")
-        if role == "acceptor" and (old is not None or id > self.acceptor_count):
+        if role == "acceptor" and ((old is not None and not restart) or id > self.acceptor_count):
             raise UsageError(
                 f"acceptor {id} cannot be started: acceptors are crash-stop and the quorum "
-                f"counts {self.acceptor_count} acceptors")
+                f"counts {self.acceptor_count} acceptors (a crashed one comes back only "
+                "with restart(), which needs storage=True)")
         proc = self.processes[key] = _Process(role, id, self._make_role(role, id))
         self._starts[key] = self._starts.get(key, 0) + 1
         if role == "learner":
@@ -342,7 +353,7 @@ class Simulation(TimeTravel):
 
     @recorded
     def crash(self, role: str, id: int, *, at: Optional[float] = None) -> None:
-        """Crash-stop a process: it stops at once and never comes back."""
+        """Crash a process: it stops at once (and comes back only with :meth:`restart`)."""
         self._check_role(role, id)
 
         def act() -> None:
@@ -361,6 +372,31 @@ class Simulation(TimeTravel):
         def act() -> None:
             proc = self._spawn(role, id)
             self.notes.append((self.now, proc.name, "start", {}))
+        self._at(at, act)
+
+    @recorded
+    def restart(self, role: str, id: int, *, at: Optional[float] = None) -> None:
+        """Crash a process (if it runs) and start it again with the same id, now or at ``at``.
+
+        A restarted acceptor recovers what it made durable (``storage=True``); without
+        storage it would come back empty and could break agreement, so that is refused
+        unless the bug ``restart-without-storage`` is switched on. Other roles come back
+        as a new incarnation that remembers nothing (see rounds.py)."""
+        self._check_role(role, id)
+        if (role == "acceptor" and not self.storage
+                and Bug.RESTART_WITHOUT_STORAGE not in self.bugs):
+            raise UsageError(
+                f"acceptor {id} has no storage: restarted empty it forgets its promises and "
+                "votes and can break agreement; use Simulation(storage=True), or switch on "
+                "the bug 'restart-without-storage' to see what goes wrong")
+
+        def act() -> None:
+            proc = self.processes.get((role, id))
+            if proc is None:
+                raise UsageError(f"no {role} {id} to restart")
+            proc.alive = False
+            proc = self._spawn(role, id, restart=True)
+            self.notes.append((self.now, proc.name, "restart", {}))
         self._at(at, act)
 
     @recorded
@@ -583,6 +619,12 @@ class Simulation(TimeTravel):
                 self.delivery_causes[proc.id].append(self._cause)
             elif type(effect) is Note:
                 self.notes.append((self.now, proc.name, effect.event, effect.fields))
+            elif type(effect) is Persist:  # durable before any later Send goes out
+                self.disks.setdefault(proc.id, []).append(effect.entry)
+            elif type(effect) is Halt:
+                proc.alive = False
+                self.notes.append((self.now, proc.name, "halt", {"status": effect.status}))
+                return
         self._schedule_tick(proc)
 
     def _schedule_tick(self, proc: _Process) -> None:

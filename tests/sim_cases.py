@@ -8,6 +8,8 @@ A *case* is a JSON-friendly dict that fixes one faulty run of the simulator exac
      "submissions": [[client, at, ["v1", "v2"]], ...],   # in this order
      "crashes": [["acceptor", 2, 2.98], ["proposer", 2, 1.48]],
      "starts": [["learner", 3, 4.1]],                     # processes started late
+     "storage": true,                                     # acceptors keep state on disk
+     "restarts": [["acceptor", 1, 0.7]],                  # crash and restart at once
      "network": [[10.0, {"loss": 0.0, "duplicate": 0.0}]],  # the network heals at 10 s
      "until": 200.0}
 
@@ -32,13 +34,15 @@ def build(case: dict[str, Any]) -> Simulation:
         learners=case["learners"], clients=case["clients"], seed=case["seed"],
         loss=case["loss"], duplicate=case["duplicate"], delay=tuple(case["delay"]),
         mode=case["mode"], batch=case["batch"], window=case["window"],
-        trace=case.get("trace", False))
+        trace=case.get("trace", False), storage=case.get("storage", False))
     for client, at, values in case["submissions"]:
         sim.submit(client, values, at=at)
     for role, pid, at in case["crashes"]:
         sim.crash(role, pid, at=at)
     for role, pid, at in case["starts"]:
         sim.start(role, pid, at=at)
+    for role, pid, at in case.get("restarts", []):
+        sim.restart(role, pid, at=at)
     for at, change in case["network"]:
         sim.set_network(at=at, **change)
     return sim

@@ -7,7 +7,7 @@ from roles_helper import Harness, batch, unchecked_effects_fail  # noqa: F401
 
 from paxos_edu.bugs import Bug
 from paxos_edu.codec import MAX_DATAGRAM, MAX_VALUE_BYTES, encode
-from paxos_edu.effects import Send
+from paxos_edu.effects import Halt, Persist, Promised, Send, Voted
 from paxos_edu.messages import (
     END,
     NOOP,
@@ -257,3 +257,86 @@ def test_forget_promise_bug_promises_a_round_below_an_earlier_promise():
         r.feed(Phase1A(R2, 0, True)).expect(promise(R2))
     correct.feed(Phase1A(R1b, 0, True)).expect_only(nack(R1b, 0, R2))
     buggy.feed(Phase1A(R1b, 0, True)).expect_only(promise(R1b))
+
+
+# ---------------------------------------------------------------- crash-recovery
+
+
+def persist(entry):
+    return Persist(entry)
+
+
+def test_durable_acceptor_persists_a_promise_before_the_1b_that_reveals_it():
+    r = Harness(Acceptor(1, durable=True))
+    effects = r.feed(Phase1A(R1, 0, True)).pending[:]
+    r.expect_only(persist(Promised(R1)), promise(R1))
+    assert effects.index(persist(Promised(R1))) < effects.index(promise(R1))
+
+
+def test_durable_acceptor_persists_a_vote_before_the_2b_and_a_duplicate_2a_adds_nothing():
+    r = Harness(Acceptor(1, durable=True))
+    effects = r.feed(Phase2A(R1, 4, A)).pending[:]
+    r.expect_only(persist(Voted(4, R1, A)), accepted(R1, 4, A))
+    assert [type(e) for e in effects] == [Persist, Send]
+    r.feed(Phase2A(R1, 4, A)).expect_only(accepted(R1, 4, A))
+
+
+def test_durable_acceptor_persists_a_classic_promise_for_one_instance():
+    r = Harness(Acceptor(1, durable=True))
+    r.feed(Phase1A(R1, 2, False)).expect_only(persist(Promised(R1, 2)),
+                                               promise(R1, 2, upto=3))
+    r.feed(Phase1A(R1, 2, False)).expect_only(promise(R1, 2, upto=3))  # nothing new
+
+
+def test_an_acceptor_without_storage_returns_no_persist_effects():
+    r = Harness(Acceptor(1))
+    r.feed(Phase1A(R1, 0, True)).expect_only(promise(R1))
+    r.feed(Phase2A(R1, 0, A)).expect_only(accepted(R1, 0, A))
+
+
+def test_restore_rebuilds_promises_and_votes_so_the_restarted_acceptor_keeps_them():
+    first = Harness(Acceptor(1, durable=True))
+    first.feed(Phase1A(R2, 0, True), Phase2A(R2, 0, A), Phase1A(R3, 5, False))
+    entries = [e.entry for e in first.pending if isinstance(e, Persist)]
+    first.pending.clear()
+    again = Harness(Acceptor(1, durable=True))
+    again.role.restore(entries)
+    assert (again.role.rnd, again.role.max_slot_rnd) == (R2, R3)
+    again.feed(Phase2A(R1, 1, B)).expect_only(nack(R1, 1, R2))  # the promise survived
+    again.feed(Phase1A(R3, 0, True)).expect_only(
+        persist(Promised(R3)), promise(R3, accepted=[Accepted(0, R2, A)]))  # so did the vote
+    rebuilt = Acceptor(1)
+    rebuilt.restore(again.role.state_entries())
+    assert rebuilt.slots == again.role.slots and rebuilt.rnd == again.role.rnd
+
+
+def test_reply_before_durable_bug_stores_the_vote_only_with_the_next_message():
+    r = Harness(Acceptor(1, durable=True, bugs=frozenset({Bug.REPLY_BEFORE_DURABLE})))
+    r.feed(Phase2A(R1, 0, A)).expect_only(accepted(R1, 0, A))  # replied, nothing stored
+    r.feed(Phase2A(R1, 1, B)).expect_only(persist(Voted(0, R1, A)), accepted(R1, 1, B))
+
+
+def test_a_listening_acceptor_answers_no_prepare_and_votes_after_its_quiet_time():
+    r = Harness(Acceptor(1, listen_until=0.3))
+    assert r.role.listening and r.role.deadline() == 0.3
+    r.feed(Phase1A(R1, 0, True), now=0.1).expect_nothing()
+    assert r.role.rnd == 0  # no promise made while listening
+    r.tick(now=0.3)
+    r.take_notes("listened")
+    assert not r.role.listening and r.role.deadline() is None
+    r.feed(Phase1A(R1, 0, True)).expect_only(promise(R1))
+
+
+@pytest.mark.parametrize("heard", [Phase2A(R1, 3, A), Phase2B(2, R1, 3, A),
+                                   Heartbeat(1, R1, 0)], ids=["2a", "2b", "heartbeat"])
+def test_a_listening_acceptor_that_hears_a_running_cluster_halts_with_status_2(heard):
+    r = Harness(Acceptor(3, listen_until=0.3))
+    r.feed(heard, now=0.1)
+    r.take_notes("amnesia")
+    (halt,) = r.pending
+    r.pending.clear()
+    assert isinstance(halt, Halt) and halt.status == 2
+    assert "may have forgotten promises" in halt.reason and "--storage" in halt.reason
+    assert "--fresh" in halt.reason and "acceptor 3" in halt.reason
+    r.feed(Phase1A(R1, 0, True), now=0.5).expect_nothing()  # never votes
+    assert r.role.deadline() is None

@@ -6,7 +6,9 @@ Two kinds of property test drive the simulator:
   50 %, duplication, reordering (delay ranges up to twice the timeout), crashes of a
   minority of acceptors and of all proposers but one (any one) at generated times, late
   learners, 1-3 proposers, 3 or 5 acceptors, 1-2 clients submitting at generated times,
-  multi and classic mode, batch and window sizes -- heals the network at a generated
+  multi and classic mode, batch and window sizes, up to three restarts of any acceptor
+  (with storage: it recovers its promises and votes) or proposer (a new incarnation) at
+  generated times -- heals the network at a generated
   time and runs it to the end. Every property of :mod:`paxos_edu.checks` must hold:
   agreement and total order, integrity (at most once), validity, and completeness (every
   live learner, late ones included, delivers every submitted value). A failure prints
@@ -14,7 +16,8 @@ Two kinds of property test drive the simulator:
   ``tests/regressions/``.
 * **A stateful machine** over the manual stepper: Hypothesis plays the network and the
   environment one step at a time -- deliver, drop or duplicate a chosen copy, let time
-  pass, submit, crash a minority of acceptors or all proposers but one -- and after
+  pass, submit, crash a minority of acceptors or all proposers but one, crash and
+  restart any acceptor (it recovers from storage) -- and after
   every step what was delivered so far must be safe; at the end, a fair network (every
   copy delivered, timers firing) must complete the run.
 """
@@ -69,6 +72,15 @@ def cases(draw: Any, *, mode: Optional[str] = None, min_loss: float = 0.0,
     late = draw(st.integers(1 if all_crashes else 0, 2))
     starts = [["learner", learners + k, draw(st.floats(0.0, 8.0, allow_nan=False))]
               for k in range(1, late + 1)]
+    # Any acceptor may restart; a proposer only if it is not the survivor, which keeps
+    # its memory (with every proposer restarted, nobody may remember the decisions a
+    # late learner asks for: see the storage report, not a storage matter).
+    others = [p for p in range(1, proposers + 1) if p != survivor]
+    restarts = [["acceptor", 1 + k % acceptors, at] if role == "acceptor" or not others
+                else ["proposer", others[k % len(others)], at]
+                for role, k, at in draw(st.lists(st.tuples(
+                    st.sampled_from(["acceptor", "acceptor", "proposer"]), st.integers(0, 4),
+                    times), max_size=3))]
     heal_at = draw(st.floats(3.0, 10.0, allow_nan=False))
     return {
         "seed": draw(st.integers(0, 2**32 - 1)), "acceptors": acceptors,
@@ -80,6 +92,7 @@ def cases(draw: Any, *, mode: Optional[str] = None, min_loss: float = 0.0,
         "batch": draw(st.sampled_from([1, 4, 64])),
         "window": draw(st.sampled_from([1, 4, 32])),
         "submissions": submissions, "crashes": crashes, "starts": starts,
+        "storage": True, "restarts": restarts,
         "network": [[heal_at, {"loss": 0.0, "duplicate": 0.0}]],
         "until": heal_at + AFTER_HEAL,
     }
@@ -133,12 +146,13 @@ class ManualNetwork(RuleBasedStateMachine):
     def start(self, acceptors, proposers, mode, batch, seed):
         self.sim = Simulation(acceptors=acceptors, proposers=proposers, learners=2,
                               clients=2, seed=seed, mode=mode, batch=batch, window=4,
-                              manual=True, trace=False)
+                              manual=True, trace=False, storage=True)
         self.values = 0
         self.isolated: set[str] = set()
         self.submit(1, 2)
         note(f"Simulation(acceptors={acceptors}, proposers={proposers}, learners=2, "
-             f"clients=2, seed={seed}, mode={mode!r}, batch={batch}, window=4, manual=True)")
+             f"clients=2, seed={seed}, mode={mode!r}, batch={batch}, window=4, manual=True, "
+             "storage=True)")
 
     def _alive(self, role: str) -> list[int]:
         return sorted(i for (r, i), p in self.sim.processes.items() if r == role and p.alive)
@@ -205,6 +219,11 @@ class ManualNetwork(RuleBasedStateMachine):
         floor = self.sim.acceptor_count // 2 + 1 if role == "acceptor" else 1
         if len(alive) > floor:
             self.sim.crash(role, alive[k % len(alive)])
+
+    @rule(k=st.integers(0, 4))
+    def restart_acceptor(self, k):
+        """Crash any acceptor and restart it at once: it recovers from its storage."""
+        self.sim.restart("acceptor", 1 + k % self.sim.acceptor_count)
 
     @invariant()
     def delivered_so_far_is_safe(self):

@@ -510,3 +510,53 @@ def test_the_trace_keeps_each_copys_message_and_the_copy_each_delivery_came_from
             assert rec.kind in ("PHASE2B", "DECISION")
             assert rec.instance <= instance  # a gap filled delivers the instances behind it
         assert causes == sorted(causes)
+
+
+# ---------------------------------------------------------------------- restarts
+
+
+def test_a_restarted_acceptor_with_storage_recovers_its_promises_and_votes():
+    sim = Simulation(acceptors=3, proposers=1, learners=1, clients=1, seed=3, storage=True)
+    sim.submit(1, ["a", "b"])
+    sim.run(until=2.0)
+    before = sim.process("acceptor", 2)
+    state = (before.rnd, before.max_slot_rnd, dict(before.slots))
+    assert state[2] and sim.disks[2]
+    sim.restart("acceptor", 2)
+    after = sim.process("acceptor", 2)
+    assert after is not before
+    assert (after.rnd, after.max_slot_rnd, after.slots) == state
+    assert any(event == "restart" and who == "acceptor2" for _, who, event, _ in sim.notes)
+
+
+def test_restarting_an_acceptor_without_storage_is_refused_unless_the_bug_allows_it():
+    with pytest.raises(UsageError, match="no storage.*restart-without-storage"):
+        Simulation(seed=1).restart("acceptor", 1)
+    sim = Simulation(seed=1, proposers=1, clients=1, learners=1,
+                     bugs=["restart-without-storage"])
+    sim.submit(1, ["a"])
+    sim.run(until=1.0)
+    assert sim.process("acceptor", 1).slots
+    sim.restart("acceptor", 1, at=1.5)
+    sim.run(until=2.0, stop_when_complete=False)
+    assert sim.process("acceptor", 1).slots == {} and sim.process("acceptor", 1).rnd == 0
+
+
+def test_the_restart_bug_empties_an_acceptor_even_when_it_has_storage():
+    sim = Simulation(seed=1, proposers=1, clients=1, learners=1, storage=True,
+                     bugs=["restart-without-storage"])
+    sim.submit(1, ["a"])
+    sim.run(until=1.0)
+    sim.restart("acceptor", 1)
+    assert sim.process("acceptor", 1).slots == {} and sim.disks[1]
+
+
+def test_restarted_proposers_and_learners_come_back_new_and_the_run_completes():
+    sim = Simulation(seed=4, storage=True)
+    sim.submit(1, [f"v{k}" for k in range(20)])
+    sim.restart("proposer", 1, at=0.05)
+    sim.restart("learner", 2, at=0.1)
+    sim.restart("acceptor", 3, at=0.07)
+    result = sim.run(until=30.0)
+    assert result.check().ok and result.complete
+    assert result.learned[2] == [f"v{k}" for k in range(20)]

@@ -10,22 +10,52 @@ An acceptor makes two promises and keeps them:
 A multi-Paxos prepare (``onward``) is one promise for all instances at once, so a leader
 pays phase 1 once; a classic prepare promises a single instance. A refused message is
 answered with a :class:`Nack` so the proposer backs off without waiting for a timeout.
-State lives in memory only: a crashed acceptor is gone for good (crash-stop).
+
+Crash-recovery. With ``durable=True`` every change of state is also returned as a
+:class:`~paxos_edu.effects.Persist` effect placed before the 1B/2B that reveals it; the
+driver makes it durable before sending (:mod:`paxos_edu.storage`, group commit), and
+:meth:`Acceptor.restore` rebuilds the state from the stored entries after a restart.
+Without storage a crashed acceptor must stay down, or come back as one that never ran.
+
+Refusing amnesia (``listen_until``). An acceptor started without storage cannot know
+whether it ran before. The real runtime therefore starts it *listening* (unless the
+operator asserts ``--fresh``): until ``listen_until`` it answers nothing, and hearing a
+round or a vote under way -- a 2A on the acceptors group, a 2B, a decision or a leader's
+heartbeat on the learners group -- halts it with exit status 2 and a message on how to
+restart acceptors safely. Why this is the safe side:
+
+* an acceptor's memory matters only if it promised or voted, and both happen only
+  when a proposer holds a round: a leader then sends 2As while values flow and a
+  heartbeat at least every ``timeout`` while idle (proposer.py), and every chosen value
+  was carried by 2Bs to the learners -- so in a cluster that is running, a listener of
+  ``2 * timeout`` hears at least one of those and refuses to vote;
+* while it listens it makes no promise and casts no vote, so listening itself can
+  change nothing; a 1A it ignores is retried by its proposer;
+* at a clean start (every acceptor started within the listening time, nothing ever
+  promised) nothing above is sent -- no proposer can lead without a quorum of promises
+  -- so the acceptors pass the guard and vote as usual.
+
+What it cannot see is an earlier life whose whole cluster is gone (no proposer left to
+lead); that is not "a running cluster", and only ``storage`` (or an honest ``--fresh``)
+makes such a restart safe. The simulator has no guard: its restarts are explicit
+(:meth:`paxos_edu.sim.Simulation.restart`) and the amnesiac restart is a bug switch.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Iterable, Iterator, Optional
 
 from ..bugs import Bug
 from ..codec import ITEM_OVERHEAD, MAX_BATCH_BYTES
-from ..effects import Effect, Send
+from ..effects import Effect, Halt, Note, Persist, Promised, Send, Voted
 from ..messages import (
     END,
     Accepted,
     Batch,
+    Decision,
     Group,
+    Heartbeat,
     Message,
     Nack,
     Phase1A,
@@ -34,6 +64,9 @@ from ..messages import (
     Phase2B,
 )
 from ..rounds import plausible_round
+
+AMNESIA_STATUS = 2
+"""Exit status of an acceptor that refuses to vote (it may have forgotten promises)."""
 
 
 @dataclass(slots=True)
@@ -56,36 +89,125 @@ class Acceptor:
         rnd = 0             highest round promised for *every* instance (multi-Paxos prepare)
         max_slot_rnd = 0    highest round promised or accepted in any single instance
         slots = {}          instance -> AcceptorSlot(rnd, v_rnd, v_val)
+        listen_until        None, or the time until which it only listens (see above)
+        halted = False      True once it refused to vote: it answers nothing more
+
+    Args:
+        durable: return a :class:`Persist` effect for every change of state.
+        listen_until: start listening (no storage, not ``--fresh``), until this time.
     """
 
-    def __init__(self, id: int, *, bugs: frozenset[Bug] = frozenset()) -> None:
+    def __init__(self, id: int, *, bugs: frozenset[Bug] = frozenset(), durable: bool = False,
+                 listen_until: Optional[float] = None) -> None:
         self.id = id
         self.bugs = bugs
         self.rnd = 0
         self.max_slot_rnd = 0
         self.slots: dict[int, AcceptorSlot] = {}
+        self.durable = durable
+        self.listen_until = listen_until
+        self.halted = False
+        # Bug.REPLY_BEFORE_DURABLE: entries held back until the next message.
+        self._late: list[Effect] = []
+        self._lazy = durable and Bug.REPLY_BEFORE_DURABLE in bugs
 
     # ------------------------------------------------------------------ driver API
 
     def handle(self, msg: Message, now: float) -> list[Effect]:
-        """React to one message from the acceptors group."""
+        """React to one message from the acceptors group (or, while listening, the
+        learners group)."""
+        if self.listen_until is not None and now < self.listen_until:
+            return self._listen(msg)
+        if self.halted:
+            return []
         match msg:
             case Phase2A() | Phase1A() if not plausible_round(
                 msg.rnd, max(self.rnd, self.max_slot_rnd)
             ):
                 return []  # a forged round: promising it would lock every proposer out
             case Phase2A():
-                return self.on_phase2a(msg)
+                effects = self.on_phase2a(msg)
             case Phase1A():
-                return self.on_phase1a(msg)
-        return []
+                effects = self.on_phase1a(msg)
+            case _:
+                return []
+        if self._lazy:
+            return self._reply_first(effects)
+        return effects
 
     def tick(self, now: float) -> list[Effect]:
-        """Acceptors only react; they have no timers."""
+        """Acceptors only react; the one timer ends the listening time."""
+        if self.listen_until is not None and now >= self.listen_until and not self.halted:
+            return self._stop_listening()
         return []
 
     def deadline(self) -> Optional[float]:
-        return None
+        return None if self.halted else self.listen_until
+
+    @property
+    def listening(self) -> bool:
+        """Still in its listening time (answers nothing, hears the learners group)."""
+        return self.listen_until is not None and not self.halted
+
+    # ------------------------------------------------------------------ crash-recovery
+
+    def restore(self, entries: Iterable[Promised | Voted]) -> None:
+        """Replay stored entries (oldest first) into this fresh acceptor's state."""
+        slots = self.slots
+        for entry in entries:
+            if entry.__class__ is Voted:
+                slot = slots.get(entry.instance)
+                if slot is None:
+                    slot = slots[entry.instance] = AcceptorSlot()
+                slot.rnd = max(slot.rnd, entry.rnd)
+                slot.v_rnd, slot.v_val = entry.rnd, entry.value
+                self.max_slot_rnd = max(self.max_slot_rnd, entry.rnd)
+            elif entry.instance is None:
+                self.rnd = max(self.rnd, entry.rnd)
+            else:
+                slot = slots.get(entry.instance)
+                if slot is None:
+                    slot = slots[entry.instance] = AcceptorSlot()
+                slot.rnd = max(slot.rnd, entry.rnd)
+                self.max_slot_rnd = max(self.max_slot_rnd, entry.rnd)
+
+    def state_entries(self) -> Iterator[Promised | Voted]:
+        """The whole state as stored entries (what compaction writes); ``restore`` of
+        them rebuilds an equal state."""
+        if self.rnd:
+            yield Promised(self.rnd)
+        for instance in sorted(self.slots):
+            slot = self.slots[instance]
+            if slot.v_val is not None:
+                yield Voted(instance, slot.v_rnd, slot.v_val)
+            if slot.rnd > slot.v_rnd:
+                yield Promised(slot.rnd, instance)
+
+    def _reply_first(self, effects: list[Effect]) -> list[Effect]:
+        """Bug.REPLY_BEFORE_DURABLE: replies now, this turn's entries with the next one."""
+        late, self._late = self._late, [e for e in effects if e.__class__ is Persist]
+        return late + [e for e in effects if e.__class__ is not Persist]
+
+    def _listen(self, msg: Message) -> list[Effect]:
+        """While listening: ignore a prepare, halt on a sign of a running cluster."""
+        if self.halted:
+            return []
+        heard = {Phase2A: "a 2A (a proposer leads)", Phase2B: "a vote (2B)",
+                 Decision: "a decision", Heartbeat: "a leader's heartbeat"}.get(type(msg))
+        if heard is None:
+            return []  # a prepare: its proposer retries; learners' catch-up: not for us
+        self.halted = True
+        return [Note("amnesia", {"heard": msg.kind.name}), Halt(AMNESIA_STATUS, (
+            f"acceptor {self.id}: the cluster is already running (heard {heard}) and this "
+            "acceptor has no storage: if it ran before, it may have forgotten promises and "
+            "votes, and voting now could break agreement. Restart acceptors with stable "
+            "storage ('storage <dir>' in the config, or --storage DIR) so that they recover "
+            f"what they promised; only if acceptor {self.id} never ran in this cluster, "
+            "start it with --fresh."))]
+
+    def _stop_listening(self) -> list[Effect]:
+        self.listen_until = None
+        return [Note("listened", {"acceptor": self.id})]
 
     # ------------------------------------------------------------------ phases
 
@@ -101,22 +223,31 @@ class Acceptor:
             floor = max(self.rnd, self.max_slot_rnd)
             if m.rnd < floor:
                 return [self._nack(m.rnd, m.instance, floor)]
-            if Bug.FORGET_PROMISE not in self.bugs:
+            effects: list[Effect] = []
+            if Bug.FORGET_PROMISE not in self.bugs and m.rnd > self.rnd:
                 self.rnd = m.rnd
+                if self.durable:
+                    effects.append(Persist(Promised(m.rnd)))
             accepted, upto = self._report_from(m.instance)
-            return [Send(Group.PROPOSERS, Phase1B(self.id, m.rnd, m.instance, upto, accepted))]
+            effects.append(Send(Group.PROPOSERS,
+                                Phase1B(self.id, m.rnd, m.instance, upto, accepted)))
+            return effects
         promised = self.promised(m.instance)
         if m.rnd < promised:
             return [self._nack(m.rnd, m.instance, promised)]
         slot = self.slots.get(m.instance)
         if slot is None:
             slot = self.slots[m.instance] = AcceptorSlot()
-        if Bug.FORGET_PROMISE not in self.bugs:
+        effects = []
+        if Bug.FORGET_PROMISE not in self.bugs and m.rnd > slot.rnd:
             slot.rnd = m.rnd
             self.max_slot_rnd = max(self.max_slot_rnd, m.rnd)
+            if self.durable:
+                effects.append(Persist(Promised(m.rnd, m.instance)))
         report = (Accepted(m.instance, slot.v_rnd, slot.v_val),) if slot.v_val is not None else ()
         upto = min(m.instance + 1, END)  # END itself: "covers everything from here"
-        return [Send(Group.PROPOSERS, Phase1B(self.id, m.rnd, m.instance, upto, report))]
+        effects.append(Send(Group.PROPOSERS, Phase1B(self.id, m.rnd, m.instance, upto, report)))
+        return effects
 
     def on_phase2a(self, m: Phase2A) -> list[Effect]:
         """Phase 2b: accept ``m.value`` unless a higher round was promised."""
@@ -131,9 +262,14 @@ class Acceptor:
             slot.rnd = m.rnd
             if m.rnd > self.max_slot_rnd:
                 self.max_slot_rnd = m.rnd
+        send = Send(Group.LEARNERS, Phase2B(self.id, m.rnd, m.instance, m.value))
+        if slot.v_rnd == m.rnd and slot.v_val == m.value:
+            return [send]  # a duplicate 2A: nothing new to store
         slot.v_rnd = m.rnd
         slot.v_val = m.value
-        return [Send(Group.LEARNERS, Phase2B(self.id, m.rnd, m.instance, m.value))]
+        if self.durable:
+            return [Persist(Voted(m.instance, m.rnd, m.value)), send]
+        return [send]
 
     # ------------------------------------------------------------------ helpers
 

@@ -9,7 +9,7 @@ identical settings. The drivers differ only in what they pass: the simulator dra
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING, Iterable, Union
+from typing import TYPE_CHECKING, Iterable, Optional, Union
 
 from ..bugs import Bug
 from ..errors import SettingError
@@ -61,6 +61,8 @@ def make_role(
     bugs: Iterable[Bug] = frozenset(),
     now: float = 0.0,
     backoff: bool = True,
+    durable: bool = False,
+    listen_until: Optional[float] = None,
 ) -> Role:
     """The role object of process ``role`` ``id``.
 
@@ -75,6 +77,8 @@ def make_role(
         bugs: deliberate mistakes; only those of ``role`` apply.
         now: the driver's clock at start (the proposer's leader heuristic starts from it).
         backoff: False makes a proposer that lost a contest retry at once (notebook 05).
+        durable, listen_until: an acceptor's crash-recovery (see roles/acceptor.py):
+            persist every state change; listen until that time before voting.
 
     Raises:
         UsageError: for an unknown role; SettingError for an acceptor id the quorum
@@ -85,7 +89,7 @@ def make_role(
     s = settings
     if role == "acceptor":
         check_acceptor_id(id, s)
-        return Acceptor(id, bugs=bugs)
+        return Acceptor(id, bugs=bugs, durable=durable, listen_until=listen_until)
     if role == "proposer":
         return Proposer(id, acceptor_count=s.acceptor_count, timeout=s.timeout, mode=s.mode,
                         batch=s.batch, window=s.window, rng=rng, bugs=bugs, backoff=backoff,
