@@ -198,6 +198,11 @@ def configure_role(parser: argparse.ArgumentParser) -> None:
                         help="event log detail: values (default) or every datagram too")
     parser.add_argument("--bugs", type=_bugs_type, default=frozenset(), metavar="NAMES",
                         help="comma-separated deliberate mistakes to switch on (teaching)")
+    if parser.prog.split()[-1] == "acceptor":
+        parser.add_argument("--fresh", action="store_true",
+                            help="without storage: assert that this acceptor id never ran in "
+                            "this cluster, so it votes at once instead of listening first "
+                            "(and refusing to vote in a cluster already running)")
     settings = parser.add_argument_group("settings (override the config file)")
     for name, setting in SETTINGS.items():
         option = "--" + name.replace("_", "-")
@@ -205,6 +210,8 @@ def configure_role(parser: argparse.ArgumentParser) -> None:
                                   "type": setting_type(name), "help": setting.help}
         if name == "mode":
             kwargs.update(choices=MODES, type=str)
+        elif name == "storage":
+            kwargs["metavar"] = "DIR"
         elif name == "secret":
             kwargs["metavar"] = "TEXT"
             kwargs["help"] += "; visible in 'ps', prefer the config file"
@@ -224,7 +231,7 @@ def run_role(args: argparse.Namespace) -> int:
     if changes:
         config = config.replace(**changes)
     runtime = Runtime(args.command, args.id, config, log_dir=args.log_dir, trace=args.trace,
-                      bugs=args.bugs)
+                      bugs=args.bugs, fresh=getattr(args, "fresh", False))
     return runtime.run()
 
 

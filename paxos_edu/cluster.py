@@ -12,6 +12,10 @@ late start) and hands back the run directory as pandas tables (:class:`~paxos_ed
         c.kill("acceptor", 3)        # crash-stop (SIGKILL)
         c.start("learner", 3)        # a new process joins and catches up
         c.wait(timeout=30)           # until every live learner delivered every value
+
+    with Cluster(storage=True) as c:  # acceptors keep their state in <run dir>/storage
+        c.submit(1, ["a"])
+        c.restart("acceptor", 2)     # kill -9, start again: it recovers its promises
     run = c.run                      # load_run(c.path) once the processes are stopped
     run.check()
 
@@ -150,6 +154,9 @@ class Cluster:
         launcher: ``"fork"`` (default, fast: see the module docstring) or ``"spawn"``
             (each process runs ``python -m paxos_edu``).
         overwrite: delete the run files already in ``log_dir``.
+        storage: acceptors keep their promises and votes on disk (the ``storage``
+            setting): True for ``<run directory>/storage``, or a directory; then
+            :meth:`restart` brings a killed acceptor back with its memory.
 
     Attributes:
         path: the run directory. config: the :class:`~paxos_edu.config.Config` written
@@ -176,6 +183,7 @@ class Cluster:
         acceptor_count: Optional[int] = None,
         launcher: str = "fork",
         overwrite: bool = False,
+        storage: bool | str | os.PathLike[str] | None = None,
     ) -> None:
         started = time.perf_counter()
         counts = {"acceptor": acceptors, "proposer": proposers, "learner": learners,
@@ -214,6 +222,9 @@ class Cluster:
             self.path = Path(log_dir).resolve()
             _prepare_dir(self.path, overwrite)
             self._dir = None
+        if storage is not None and storage is not False:
+            where = self.path / "storage" if storage is True else Path(storage).resolve()
+            self.config = self.config.replace(storage=str(where))
         self.config_path = self.path / CONFIG_NAME
         self.config_path.write_text(self.config.to_text())
         try:
@@ -228,9 +239,11 @@ class Cluster:
 
     # ------------------------------------------------------------------ processes
 
-    def _launch(self, role: str, id: int) -> ClusterProcess:
+    def _launch(self, role: str, id: int, fresh: bool = True) -> ClusterProcess:
         argv = [role, str(id), str(self.config_path), "--log-dir", str(self.path),
                 "--trace", self.trace]
+        if role == "acceptor" and fresh and self.config.storage is None:
+            argv.append("--fresh")  # the bench knows this id never ran (see start/restart)
         if self._bugs:
             argv += ["--bugs", ",".join(self._bugs)]
         stderr_path = self.path / f"{role}{id}.stderr"
@@ -553,7 +566,7 @@ class Cluster:
         life). Acceptors, proposers and clients may not: an acceptor keeps its promises
         in memory only, a proposer would reuse its old round numbers, a client its old
         file -- give the newcomer a fresh id instead (an acceptor id must stay within
-        ``acceptor_count``, which fixes the quorum).
+        ``acceptor_count``, which fixes the quorum), or use :meth:`restart`.
         """
         self._check_running()
         check_role(role)
@@ -574,6 +587,34 @@ class Cluster:
         if old is not None:
             self.__dict__.get("_delivery_cache", {}).pop(id, None)
         self._await_ready([self._launch(role, id)])
+
+    def restart(self, role: str, id: int) -> None:
+        """Kill ``role`` ``id`` (SIGKILL, if it still runs) and start it again, same id.
+
+        An acceptor comes back with what it made durable -- only with ``storage``: without
+        it, it would have forgotten its promises, which is refused unless the bug
+        ``restart-without-storage`` is on (then it restarts empty, claiming ``--fresh``).
+        A proposer comes back as a new incarnation (new rounds), a learner catches up
+        from the first value on. Clients are not restarted (one stdin per client id).
+        """
+        self._check_running()
+        check_role(role)
+        if role == "client":
+            raise UsageError("clients are not restarted: the lab bench feeds one stdin per "
+                             "client id; start a client with a new id instead")
+        old = self._current(role, id)
+        if old is None:
+            raise UsageError(f"no {role} {id} in this cluster to restart")
+        amnesia = "restart-without-storage" in self._bugs
+        if role == "acceptor" and self.config.storage is None and not amnesia:
+            raise UsageError(f"acceptor {id} has no storage: restarted it would have forgotten "
+                             "its promises and votes (unsafe); use Cluster(storage=True), or "
+                             "the bug 'restart-without-storage' to see what goes wrong")
+        if old.alive and old.state in ("running", "paused"):
+            self.kill(role, id)
+        if role == "learner":
+            self.__dict__.get("_delivery_cache", {}).pop(id, None)
+        self._await_ready([self._launch(role, id, fresh=amnesia)])
 
     # ------------------------------------------------------------------ stopping
 

@@ -155,6 +155,23 @@ def _interface(value: Any) -> str:
 _interface.__name__ = "IPv4 address"
 
 
+def _directory(value: Any) -> str | None:
+    """A directory path (created when first used); relative to the working directory."""
+    if value is None:
+        return None
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{value!r} is not a directory path")
+    if any(ch.isspace() or ch == "\0" for ch in value) or value.startswith("#"):
+        raise ValueError(f"{value!r}: a directory path here has no blanks and does not "
+                         "start with '#'")
+    return value
+
+
+_directory.__name__ = "directory"
+
+
 def _group_ip(value: Any) -> str:
     try:
         address = ipaddress.IPv4Address(value)
@@ -207,6 +224,10 @@ SETTINGS: dict[str, Setting] = {
     ),
     "client_window": Setting(
         int_in(1, 1_000_000), 1024, "values a client keeps in flight unacknowledged"
+    ),
+    "storage": Setting(
+        _directory, None, "directory where acceptor <id> keeps its promises and votes "
+        "(<dir>/acceptor<id>/), so that it can restart; default: memory only"
     ),
 }
 """Every optional setting, by name, in the order :meth:`Config.to_text` writes them."""
@@ -261,7 +282,7 @@ class Settings:
 
     Attributes:
         loss, timeout, mode, batch, window, secret, ttl, interface, seed, acceptor_count,
-        client_window: see :data:`SETTINGS` (names, ranges, defaults, help).
+        client_window, storage: see :data:`SETTINGS` (names, ranges, defaults, help).
     """
 
     loss: float = SETTINGS["loss"].default
@@ -275,6 +296,7 @@ class Settings:
     seed: int | None = SETTINGS["seed"].default
     acceptor_count: int = SETTINGS["acceptor_count"].default
     client_window: int = SETTINGS["client_window"].default
+    storage: str | None = SETTINGS["storage"].default
 
     def __post_init__(self) -> None:
         where = self._where()
@@ -318,7 +340,8 @@ class Config(Settings):
     Attributes:
         addresses: ``(ip, port)`` of the multicast group of each role.
         loss, timeout, mode, batch, window, secret, ttl, interface, seed,
-        acceptor_count, client_window: the settings (keyword-only), see :class:`Settings`.
+        acceptor_count, client_window, storage: the settings (keyword-only), see
+        :class:`Settings`.
         path: file the config was read from (None when built in code); it is not
             compared: two configs with the same content are equal.
     """

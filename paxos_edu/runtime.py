@@ -63,7 +63,7 @@ from .bugs import Bug
 from .client_input import ClientInput
 from .codec import Codec, peek_header
 from .config import SETTINGS, Config
-from .effects import Deliver, Effect, Note, Send
+from .effects import Deliver, Effect, Halt, Note, Persist, Send
 from .errors import DecodeError, UsageError
 from .eventlog import EventLog
 from .identity import TwinDetector, VoteFilter, new_incarnation, role_code
@@ -71,6 +71,7 @@ from .messages import Group, Header, Hello, Kind
 from .processes import LISTENS, check_role
 from .roles.factory import check_acceptor_id, make_role
 from .signals import STOP_SIGNALS, take_pending
+from .storage import AcceptorStorage, StorageError, mark_ran, ran_before
 from .transport import Transport
 
 RECV_BATCH = 256
@@ -78,6 +79,9 @@ RECV_BATCH = 256
 are served between bursts."""
 IDLE_TICK = 0.001
 """Wait used when a role's deadline is still in the past right after its tick."""
+LISTEN_TIMEOUTS = 3
+"""An acceptor without storage (and not ``--fresh``) listens this many timeouts before
+it votes: a live leader heartbeats every half timeout (see roles/acceptor.py)."""
 
 EXIT_OUTPUT_CLOSED = 128 + signal.SIGPIPE
 EXIT_IDENTITY_CONFLICT = 2
@@ -142,6 +146,15 @@ class Runtime:
         stdout: binary stream a learner writes values to (default: ``sys.stdout.buffer``).
         stderr: text stream for problems with stdin lines (default: ``sys.stderr``).
         handle_signals: install SIGTERM/SIGINT handlers (main thread only).
+        fresh: an acceptor without storage asserts it never ran in this cluster, so it
+            votes at once; otherwise one that started before on this machine (a marker,
+            :func:`paxos_edu.storage.ran_before`) listens first and refuses to vote in a
+            cluster already running (see :mod:`paxos_edu.roles.acceptor`).
+
+    Storage (acceptor with the ``storage`` setting): the state is recovered at start, and
+    each turn's datagrams wait until that turn's promises and votes are written and
+    fsynced -- one fsync per turn (group commit, :mod:`paxos_edu.storage`); a storage
+    failure ends the process with status 1 before it sends them.
 
     Failures: bad remote input is counted and dropped; an exception raised by the role
     itself (a broken invariant) is not caught -- the process crash-stops, which Paxos
@@ -161,6 +174,7 @@ class Runtime:
         stdout: Optional[IO[bytes]] = None,
         stderr: Optional[IO[str]] = None,
         handle_signals: bool = True,
+        fresh: bool = False,
     ) -> None:
         check_role(role)
         if role == "acceptor":  # before anything opens: exit 2 with the fix, no stray files
@@ -190,6 +204,10 @@ class Runtime:
         self._votes = VoteFilter(4 * config.timeout) if role in ("proposer", "learner") else None
         self._hello_group = LISTENS[role][0]
         self.role: Any = None
+        self.fresh = fresh
+        self.storage: Optional[AcceptorStorage] = None
+        self._held: Optional[list[tuple[Group, bytes, Any, int]]] = None  # until durable
+        self._listening: list[socket.socket] = []  # learners-group sockets while listening
         self.transport: Optional[Transport] = None
         self.log: Optional[EventLog] = None
         self._selector: Optional[selectors.BaseSelector] = None
@@ -223,6 +241,9 @@ class Runtime:
             self._install_signals()
             self._open()
             self._loop()
+        except StorageError as exc:  # unwritable, full, damaged: never reply undurably
+            self._complain(f"{self.role_name} {self.id}: {exc}")
+            self._exit_status = 1
         finally:
             self._finish()
         return self._exit_status
@@ -269,6 +290,8 @@ class Runtime:
                 out["retries"] = self.role.retries
         if self.transport is not None:
             out["transport"] = self.transport.counters.as_dict()
+        if self.storage is not None:
+            out["storage"] = self.storage.counters()
         if self._stop_signal is not None:
             out["stopped_by"] = signal.Signals(self._stop_signal).name
         out["seconds"] = round(time.monotonic() - self._started_at, 6) if self._started_at else 0
@@ -299,19 +322,36 @@ class Runtime:
         cfg = self.config
         now = time.monotonic()
         self._started_at = now
+        if self.role_name == "acceptor" and cfg.storage is not None:
+            self.storage = AcceptorStorage(cfg.storage, self.id)  # StorageError: exit 1
+            self._held = []
+        listen_until = None
+        if self.role_name == "acceptor" and cfg.storage is None:
+            group = cfg.address(Group.ACCEPTORS)
+            if not self.fresh and ran_before(group, self.id):  # a first start forgot nothing
+                listen_until = now + LISTEN_TIMEOUTS * cfg.timeout
+            mark_ran(group, self.id)
         # A client's incarnation is its session; a proposer puts its own in its rounds.
         life = self.session if self.session is not None else self.incarnation
         self.role = make_role(
             self.role_name, self.id, cfg, rng=role_rng(cfg.seed, self.role_name, self.id),
-            incarnation=life, bugs=self.bugs, now=now,
+            incarnation=life, bugs=self.bugs, now=now, durable=self.storage is not None,
+            listen_until=listen_until,
         )
-        self.transport = Transport(cfg.addresses, LISTENS[self.role_name],
-                                   interface=cfg.interface, ttl=cfg.ttl)
+        if self.storage is not None and Bug.RESTART_WITHOUT_STORAGE not in self.bugs:
+            self.role.restore(self.storage.recovery.entries)
+        groups = LISTENS[self.role_name]
+        listening = self.role_name == "acceptor" and self.role.listening
+        if listening:
+            groups += (Group.LEARNERS,)  # to hear votes, decisions, heartbeats under way
+        self.transport = Transport(cfg.addresses, groups, interface=cfg.interface, ttl=cfg.ttl)
         sel = self._selector = selectors.DefaultSelector()
         assert self._wake_r is not None
         sel.register(self._wake_r, selectors.EVENT_READ, _WAKEUP)
-        for sock, groups in self.transport.channels():
-            sel.register(sock, selectors.EVENT_READ, groups)
+        for sock, served in self.transport.channels():
+            sel.register(sock, selectors.EVENT_READ, served)
+            if listening and served == (Group.LEARNERS,):
+                self._listening.append(sock)
         if self.role_name == "client":
             self.input = ClientInput(self._stdin_fd, self.role, apply=self._apply,
                                      complain=self._complain, selector=sel)
@@ -333,6 +373,10 @@ class Runtime:
             }
             if self.session is not None:
                 fields["session"] = self.session
+            if self.storage is not None:
+                rec = self.storage.recovery
+                fields["storage"] = {"dir": str(self.storage.dir), "recovered": len(rec.entries),
+                                     "torn_bytes_cut": rec.cut_bytes}
             self.log.start(**fields)  # written once the groups are joined: "ready"
             if self.input is not None:
                 self.input.log = self.log
@@ -369,6 +413,8 @@ class Runtime:
                 self.log.stop()
             finally:
                 self.log.close()
+        if self.storage is not None:
+            self.storage.close()
         if self._selector is not None:
             self._selector.close()
             self._selector = None
@@ -417,6 +463,10 @@ class Runtime:
                 due = role.deadline()
                 if due is not None and due <= now:
                     due = now + IDLE_TICK  # never spin on a deadline the tick did not move
+            if self._held is not None:
+                self._commit()
+            if self._listening and not role.listening:
+                self._stop_listening()
             hello = self._twins.next_hello
             if hello <= now:
                 self._hello(0)
@@ -570,17 +620,54 @@ class Runtime:
                     self._encode_failed(exc)
                     continue
                 self._seq = seq
-                if log is not None and log.tracing:  # stamped before any receipt can be
-                    log.message("sent", msg, effect.group, len(data), send_seq=seq)
-                if not self.transport.send(effect.group, data):  # type: ignore[union-attr]
-                    self._send_failed += 1
-                self._sent[data[3]] += 1
+                if self._held is not None:  # sent once this turn's state is durable
+                    self._held.append((effect.group, data, msg, seq))
+                else:
+                    self._transmit(effect.group, data, msg, seq)
             elif cls is Note:
                 event = effect.event
                 self._notes[event] = self._notes.get(event, 0) + 1
                 if log is not None:
                     log.note(event, effect.fields)
+            elif cls is Persist:
+                self.storage.append(effect.entry)  # type: ignore[union-attr]
+            elif cls is Halt:
+                self._complain(effect.reason)
+                self._exit_status = effect.status
+                self._stopping = True
         self._delivered = delivered
+
+    def _transmit(self, group: Group, data: bytes, msg: Any, seq: int) -> None:
+        log = self.log
+        if log is not None and log.tracing:  # stamped before any receipt can be
+            log.message("sent", msg, group, len(data), send_seq=seq)
+        if not self.transport.send(group, data):  # type: ignore[union-attr]
+            self._send_failed += 1
+        self._sent[data[3]] += 1
+
+    def _commit(self) -> None:
+        """Group commit: this turn's promises and votes to disk with one fsync, *then*
+        this turn's datagrams (a StorageError leaves them unsent and ends the process)."""
+        storage, held = self.storage, self._held
+        assert storage is not None and held is not None
+        if storage.pending:
+            storage.commit()
+            if storage.should_compact():
+                storage.compact(self.role.state_entries())
+        if held:
+            self._held = []
+            for group, data, msg, seq in held:
+                self._transmit(group, data, msg, seq)
+
+    def _stop_listening(self) -> None:
+        """The acceptor's listening time is over: leave the learners group's socket."""
+        for sock in self._listening:
+            try:
+                self._selector.unregister(sock)  # type: ignore[union-attr]
+            except (KeyError, ValueError):
+                pass
+            sock.close()
+        self._listening = []
 
     def _encode_failed(self, exc: UsageError) -> None:
         self._encode_errors += 1

@@ -55,6 +55,13 @@ the acceptor never retries and never sends the replies of that turn.
 **One process per directory.** ``<directory>/acceptor<id>/lock`` is held with
 ``flock`` while the storage is open: a second acceptor with the same id is refused.
 
+**Without storage: has this acceptor run before?** :func:`ran_before` and
+:func:`mark_ran` keep an empty marker file per acceptor group, port and id under the
+system's temporary directory. It only tells the runtime whether to *listen before
+voting* (refusing amnesia, see :mod:`paxos_edu.roles.acceptor`): a first start votes at
+once, a restart listens first. It is a detector for a common mistake, not a guarantee
+(a reboot clears it); the guarantee is ``storage``.
+
 Later (bounded memory): the entries carry instance numbers, so a reader can serve votes
 of old instances from disk with :func:`read_entries` instead of keeping them in RAM.
 """
@@ -65,6 +72,7 @@ import errno
 import fcntl
 import os
 import struct
+import tempfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,7 +84,7 @@ from .messages import Batch, Submission
 
 __all__ = [
     "AcceptorStorage", "Entry", "FILE_MAGIC", "Recovery", "StorageError", "acceptor_dir",
-    "decode_entries", "encode_entry", "read_entries",
+    "decode_entries", "encode_entry", "mark_ran", "ran_before", "read_entries",
 ]
 
 Entry = Union[Promised, Voted]
@@ -107,6 +115,27 @@ class StorageError(PaxosEduError):
 def acceptor_dir(directory: Union[str, os.PathLike[str]], acceptor_id: int) -> Path:
     """Where acceptor ``acceptor_id`` keeps its state inside the ``storage`` directory."""
     return Path(directory) / f"acceptor{acceptor_id}"
+
+
+def _marker(group: tuple[str, int], acceptor_id: int) -> Path:
+    base = Path(tempfile.gettempdir()) / f"paxos_edu-{os.getuid()}" / "acceptors-ran"
+    return base / f"{group[0]}-{group[1]}-acceptor{acceptor_id}"
+
+
+def ran_before(group: tuple[str, int], acceptor_id: int) -> bool:
+    """Whether an acceptor ``acceptor_id`` of the acceptors group ``(ip, port)`` was
+    started on this machine before (see the module docstring)."""
+    return _marker(group, acceptor_id).exists()
+
+
+def mark_ran(group: tuple[str, int], acceptor_id: int) -> None:
+    """Remember that this acceptor started (best effort: a failure only loses the hint)."""
+    path = _marker(group, acceptor_id)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+    except OSError:
+        pass
 
 
 # ---------------------------------------------------------------------- entries

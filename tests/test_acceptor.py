@@ -320,6 +320,7 @@ def test_a_listening_acceptor_answers_no_prepare_and_votes_after_its_quiet_time(
     r = Harness(Acceptor(1, listen_until=0.3))
     assert r.role.listening and r.role.deadline() == 0.3
     r.feed(Phase1A(R1, 0, True), now=0.1).expect_nothing()
+    r.feed(Heartbeat(2, 0, 0), now=0.2).expect_nothing()  # a follower's: nobody leads yet
     assert r.role.rnd == 0  # no promise made while listening
     r.tick(now=0.3)
     r.take_notes("listened")

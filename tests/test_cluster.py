@@ -370,3 +370,36 @@ def test_check_command_on_a_hand_made_course_directory(tmp_path):
     assert "✗" in done.stdout or "FAIL" in done.stdout.upper()
     partial = paxos_edu("check", str(tmp_path), "--partial", cwd=tmp_path)
     assert partial.returncode == 1  # order is violated, not just incomplete
+
+
+def test_restarted_acceptors_with_storage_recover_and_everything_is_learned_once(tmp_path):
+    with Cluster(seed=3, storage=True, log_dir=tmp_path / "run") as c:
+        assert c.config.storage == str(tmp_path / "run" / "storage")
+        assert "storage " in c.config_path.read_text()
+        c.submit(1, values("a", 100))
+        c.submit(2, values("b", 100))
+        c.restart("acceptor", 1)  # SIGKILL and start again, mid-run
+        c.submit(1, values("c", 100))
+        c.kill("acceptor", 2)
+        c.restart("acceptor", 3)  # 1 and 3 (both restarted) are the quorum now
+        c.submit(2, values("d", 100))
+        c.wait(timeout=30)
+    run = c.run
+    assert run.check().ok
+    assert len(run.learned) == 2 * 400
+    starts = [json.loads(line) for line in (tmp_path / "run" / "acceptor1.jsonl")
+              .read_text().splitlines() if '"event":"start"' in line]
+    assert starts[-1]["storage"]["recovered"] > 0
+
+
+def test_restarting_an_acceptor_without_storage_is_refused_but_a_proposer_restarts():
+    with Cluster(acceptors=3, proposers=2, learners=1, clients=1, seed=4) as c:
+        c.submit(1, values("a", 30))
+        with pytest.raises(UsageError, match="no storage.*restart-without-storage"):
+            c.restart("acceptor", 1)
+        with pytest.raises(UsageError, match="clients are not restarted"):
+            c.restart("client", 1)
+        c.restart("proposer", 1)  # a new incarnation: new rounds, no memory needed
+        c.submit(1, values("b", 30))
+        c.wait(timeout=30)
+    assert c.run.check().ok and len(c.run.learned) == 60

@@ -279,6 +279,8 @@ BAD_SETTINGS = [
     ("acceptor_count", "0", "acceptor_count 0 out of range 1..64"),
     ("acceptor_count", "65", "acceptor_count 65 out of range 1..64"),
     ("client_window", "0", "client_window 0 out of range 1..1000000"),
+    ("storage", "a\0b", "storage 'a\\x00b': a directory path here has no blanks and does "
+     "not start with '#'"),
 ]
 
 
@@ -382,6 +384,8 @@ def setting_values(name: str):
         "seed": st.one_of(st.none(), st.integers(-(2**64), 2**64)),
         "acceptor_count": st.integers(1, 64),
         "client_window": st.integers(1, 1_000_000),
+        "storage": st.one_of(st.none(), st.from_regex(r"[A-Za-z0-9_./-]{1,20}", fullmatch=True)
+                             .filter(lambda p: not p.startswith("#"))),
     }[name]
 
 
@@ -541,3 +545,13 @@ def test_default_config_applies_and_validates_settings():
 def test_default_config_rejects_bad_ports_or_groups(base_port, prefix):
     with pytest.raises(ConfigError):
         default_config(base_port=base_port, group_prefix=prefix)
+
+
+def test_storage_setting_is_a_directory_read_from_a_line_or_an_override(tmp_path):
+    text = default_config().to_text() + "storage state/acceptors\n"
+    assert parse_config(text).storage == "state/acceptors"
+    assert default_config().storage is None
+    assert default_config(storage=tmp_path).storage == str(tmp_path)
+    for bad in ("two words", "", "#x"):
+        with pytest.raises(ConfigError, match="storage"):
+            default_config(storage=bad)

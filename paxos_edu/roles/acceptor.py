@@ -18,26 +18,28 @@ driver makes it durable before sending (:mod:`paxos_edu.storage`, group commit),
 Without storage a crashed acceptor must stay down, or come back as one that never ran.
 
 Refusing amnesia (``listen_until``). An acceptor started without storage cannot know
-whether it ran before. The real runtime therefore starts it *listening* (unless the
-operator asserts ``--fresh``): until ``listen_until`` it answers nothing, and hearing a
-round or a vote under way -- a 2A on the acceptors group, a 2B, a decision or a leader's
+what it promised in an earlier life. The real runtime therefore starts one that ran
+before (a marker, :func:`paxos_edu.storage.ran_before`; unless the operator asserts
+``--fresh``) *listening*: until ``listen_until`` it answers nothing, and hearing a round
+or a vote under way -- a 2A on the acceptors group, a 2B, a decision or a leader's
 heartbeat on the learners group -- halts it with exit status 2 and a message on how to
 restart acceptors safely. Why this is the safe side:
 
 * an acceptor's memory matters only if it promised or voted, and both happen only
   when a proposer holds a round: a leader then sends 2As while values flow and a
-  heartbeat at least every ``timeout`` while idle (proposer.py), and every chosen value
-  was carried by 2Bs to the learners -- so in a cluster that is running, a listener of
-  ``2 * timeout`` hears at least one of those and refuses to vote;
+  heartbeat every half ``timeout`` while idle (proposer.py), and every chosen value was
+  carried by 2Bs to the learners -- so in a cluster that is running, a listener of
+  ``3 * timeout`` hears at least one of those and refuses to vote;
 * while it listens it makes no promise and casts no vote, so listening itself can
-  change nothing; a 1A it ignores is retried by its proposer;
-* at a clean start (every acceptor started within the listening time, nothing ever
-  promised) nothing above is sent -- no proposer can lead without a quorum of promises
-  -- so the acceptors pass the guard and vote as usual.
+  change nothing; a 1A it ignores is retried by its proposer, and a follower's round-0
+  heartbeat (nobody leads) is no sign of promises;
+* a first start (no marker) has nothing to forget and votes at once, so a clean start
+  of a cluster -- whatever the order and delays of its processes -- is never refused.
 
 What it cannot see is an earlier life whose whole cluster is gone (no proposer left to
-lead); that is not "a running cluster", and only ``storage`` (or an honest ``--fresh``)
-makes such a restart safe. The simulator has no guard: its restarts are explicit
+lead), or one whose marker is gone (a reboot cleared the temporary directory, another
+machine): only ``storage`` (or an honest ``--fresh``) makes every restart safe.
+The simulator has no guard: its restarts are explicit
 (:meth:`paxos_edu.sim.Simulation.restart`) and the amnesiac restart is a bug switch.
 """
 
@@ -194,8 +196,10 @@ class Acceptor:
             return []
         heard = {Phase2A: "a 2A (a proposer leads)", Phase2B: "a vote (2B)",
                  Decision: "a decision", Heartbeat: "a leader's heartbeat"}.get(type(msg))
-        if heard is None:
-            return []  # a prepare: its proposer retries; learners' catch-up: not for us
+        if heard is None or (type(msg) is Heartbeat and not (msg.rnd or msg.decided)):
+            # A prepare (its proposer retries), a follower's round-0 heartbeat (nobody
+            # leads yet), a learner's catch-up request: no sign of promises made.
+            return []
         self.halted = True
         return [Note("amnesia", {"heard": msg.kind.name}), Halt(AMNESIA_STATUS, (
             f"acceptor {self.id}: the cluster is already running (heard {heard}) and this "
