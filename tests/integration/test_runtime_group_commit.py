@@ -10,8 +10,9 @@ from roles_helper import batch
 
 from paxos_edu.config import Config
 from paxos_edu.messages import Group, Phase1A, Phase2A
+from paxos_edu.roles import make_role
 from paxos_edu.rounds import make_round
-from paxos_edu.runtime import Runtime, make_role
+from paxos_edu.runtime import Runtime
 from paxos_edu.storage import AcceptorStorage, StorageError, read_entries
 from paxos_edu.transport import free_multicast_addresses
 
@@ -31,7 +32,7 @@ class _FakeTransport:
 def _acceptor_runtime(tmp_path) -> Runtime:
     config = Config(free_multicast_addresses(), storage=str(tmp_path))
     rt = Runtime("acceptor", 1, config, handle_signals=False)
-    rt.role = make_role("acceptor", 1, config, rng=random.Random(1))
+    rt.role = make_role("acceptor", 1, config, rng=random.Random(1), durable=True)
     rt.storage = AcceptorStorage(tmp_path, 1)
     rt._held = []
     rt.transport = _FakeTransport()  # type: ignore[assignment]
