@@ -35,9 +35,7 @@ def _namespaces() -> list[str]:
 
 
 def test_projects_scripts_pass_the_course_scenarios(tmp_path):
-    names = ["basic-100", "two-acceptors", "one-acceptor", "kill-acceptor",
-             "kill-two-acceptors", "kill-proposer-1", "catch-up", "repeated-values",
-             "long-values"]
+    names = ["basic-100", "one-acceptor", "kill-proposer-1", "catch-up", "repeated-values"]
     report = _grade(PROJECT_SCRIPTS, tmp_path, *names)
     assert report.passed, report.table()
     assert [v.name for v in report.scenarios] == names
@@ -88,6 +86,7 @@ def test_an_acceptor_that_lets_values_through_without_quorum_is_caught(tmp_path)
         "learned 1 value with 1 of 3 acceptors")
 
 
+@pytest.mark.slow
 def test_an_implementation_that_learns_nothing_is_given_up_on_early(tmp_path):
     folder = make_broken("acceptor-ignores-its-id", tmp_path / "same-id")
     report = _grade(folder, tmp_path, "catch-up", "kill-proposer-1")
