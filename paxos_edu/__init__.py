@@ -6,8 +6,8 @@ The public API, by concept:
   (:class:`Client`, :class:`Proposer`, :class:`Acceptor`, :class:`Learner`), messages
   and :class:`Codec`, :class:`Config` / :func:`load_config`, deliberate :class:`Bug` s;
 * real processes -- :class:`Cluster` (the lab bench), :func:`run_scenario`;
-  :func:`grade` runs the course scenarios against any folder of role scripts and
-  :func:`load_grade` reads its report into pandas;
+  :func:`paxos_edu.grade.grade` runs the course scenarios against any folder of role
+  scripts and :func:`load_grade` reads its report into pandas;
 * analysis -- :func:`load_run` -> :class:`Run` (pandas tables, ``check()``, ``metrics()``),
   :func:`check_sequences`, :func:`check_values`; pictures in :mod:`paxos_edu.viz`,
   widgets in :mod:`paxos_edu.widgets` over the plain functions of
@@ -37,7 +37,6 @@ _EXPORTS = {
     "Bug": "bugs",
     "Cluster": "cluster",
     "run_scenario": "scenarios",
-    "grade": "grade",
     "load_grade": "grade_report",
     "GradeReport": "grade_report",
     "load_run": "runlog",
@@ -59,7 +58,7 @@ __version__ = "0.1.0"
 
 
 _SUBMODULES = {"viz", "widgets", "experiments", "sim", "runlog", "checks", "cluster",
-               "scenarios", "explore", "hostile", "chaos", "bugs", "config", "codec"}
+               "scenarios", "explore", "hostile", "chaos", "bugs", "config", "codec", "grade"}
 
 
 def __getattr__(name: str) -> Any:
