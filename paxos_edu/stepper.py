@@ -141,16 +141,17 @@ def show_state(sim: Any, *tables: str, kinds: Optional[Iterable[str]] = None) ->
                          f"{', '.join(known)}")
     views = state_tables(sim) if set(names) - {"in_flight"} else {}
     parts = [in_flight_html(sim, kinds) if n == "in_flight" else views[n] for n in names]
-    return HTML(_CSS + "<div class='paxos-stepper' style='display:flex;flex-wrap:wrap;"
+    return HTML(_CSS + "<div class='paxos-state' style='display:flex;flex-wrap:wrap;"
                 "gap:16px'>" + "".join(parts) + "</div>")
 
 
 _CSS = """<style>
-.paxos-stepper .paxos-table table {border-collapse:collapse; font-size:12px; margin:2px 0}
-.paxos-stepper .paxos-table th, .paxos-stepper .paxos-table td {
+.paxos-table {line-height:1.35}
+.paxos-table table {border-collapse:collapse; font-size:12px; margin:2px 0}
+.paxos-table th, .paxos-table td {
   border:1px solid #ddd; padding:1px 6px; text-align:left; white-space:nowrap}
-.paxos-stepper .paxos-table th {background:#f3f3f3}
-.paxos-stepper .paxos-note {font-size:11px; color:#555; max-width:460px}
+.paxos-table th {background:#f3f3f3}
+.paxos-table .paxos-note {font-size:11px; color:#555; max-width:460px}
 .paxos-stepper select {font-family:var(--jp-code-font-family, monospace); font-size:12px}
 </style>"""
 
@@ -254,7 +255,10 @@ class Stepper(widgets._Panel):
         self.restart_button = button("Restart", "start the process again", icon="refresh")
         self.process_note = w.HTML()
         self.tables = {name: w.HTML() for name in ("acceptors", "proposers", "learners")}
-        self.diagram_box = w.Box(layout=w.Layout(width="100%", overflow="auto"))
+        # A column box, as wide as the notebook: the diagram measures its width from it
+        # (in a row box it would take its own content's width and push the page wider).
+        self.diagram_box = w.VBox(layout=w.Layout(width="100%", max_width="100%",
+                                                  overflow="auto"))
         for widget, css in ((self.deliver_button, "deliver"), (self.drop_button, "drop"),
                             (self.duplicate_button, "duplicate"),
                             (self.advance_button, "advance"), (self.messages, "messages"),
@@ -296,6 +300,7 @@ class Stepper(widgets._Panel):
             w.HBox(list(self.tables.values()), layout=w.Layout(flex_flow="row wrap",
                                                                grid_gap="16px")),
         ])  # fmt: skip
+        self.widget.layout = w.Layout(width="100%", max_width="100%")
         self.widget.add_class("paxos-stepper")
         self.diagram_box.children = [self.output]
 
@@ -306,6 +311,8 @@ class Stepper(widgets._Panel):
         self.lamport = view
         self.diagram = False
         self.diagram_box.children = [view]
+        if hasattr(view, "layout"):
+            view.layout.max_width = "100%"
         if hasattr(view, "refresh"):
             self.on_step(lambda _: None if self._from_view else view.refresh())
 
