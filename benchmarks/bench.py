@@ -18,6 +18,12 @@ One run measures, on this machine and in this order:
    from the benchmark's own view (value written to the client's stdin -> line read from
    the learner's stdout);
 
+5. **storage**: the same 2 x 10 000 values (event logs on) with acceptors keeping their
+   state on disk (``storage <dir>``: every promise and vote written and fsynced before the
+   reply, one fsync per turn of the event loop) and, in the same part, without: values/s
+   of both and their ratio, **fsyncs per value** (per acceptor, from the acceptors' exit
+   counters), and the latency p50 of part 4 with storage;
+
 plus the course's figures: 2 x 10 000 values learned by both learners within 1 s of the
 clients starting, and with loss 30 % 2 x 300 values within 3 s.
 
@@ -378,6 +384,7 @@ class RunResult:
     cpu_by_process: dict[str, float] = field(default_factory=dict)  # "proposer1" -> CPU s
     sent: dict[str, int] = field(default_factory=dict)  # kind -> datagrams sent, all procs
     retries: int = 0
+    fsyncs: int = 0  # acceptors' storage fsyncs (with the storage setting)
     loadavg: Optional[float] = None
 
     @property
@@ -532,6 +539,7 @@ def _collect(cluster: ProcessCluster, result: RunResult, expected: list[bytes]) 
         for kind, count in counters.get("sent", {}).items():
             result.sent[kind] = result.sent.get(kind, 0) + count
         result.retries += int(counters.get("retries", 0))
+        result.fsyncs += int(counters.get("storage", {}).get("fsyncs", 0))
 
 
 def _write_all(popen: subprocess.Popen[bytes], data: bytes) -> None:
@@ -775,7 +783,7 @@ THROUGHPUT_CONFIGS: list[tuple[str, dict[str, Any]]] = [
 ]
 """The throughput runs: name and the settings that differ from the defaults."""
 
-PARTS = ("reference", "throughput", "messages", "course", "latency")
+PARTS = ("reference", "throughput", "messages", "course", "latency", "storage")
 """The parts of the suite, in the order they run (``--only`` picks some)."""
 
 
@@ -941,12 +949,65 @@ def _latency_rows(suite: _Suite) -> list[Row]:
     return rows
 
 
+def _storage_rows(suite: _Suite) -> list[Row]:
+    """What durability costs: values/s with and without ``storage`` (same part, same n),
+    fsyncs per value per acceptor, and the low-load latency p50 with storage."""
+    plan = suite.plan
+    n = plan.messages_n
+    rows: list[Row] = []
+    results: dict[str, RunResult] = {}
+    for name in ("memory", "disk"):
+        suite.say(f"storage {name}: 2 x {n} values, event logs on, x {plan.repeat} ...")
+        runs = []
+        for i in range(plan.repeat):
+            workdir = suite.workdir(f"storage-{name}")
+            settings = {**plan.settings, "seed": i + 1}
+            if name == "disk":
+                settings["storage"] = str(workdir / "state")
+            run = throughput_run(f"storage.{name}", n, settings, workdir, log=True)
+            runs.append(run)
+            suite.say(f"  {run.values_per_s:,.0f} values/s, {run.fsyncs} fsyncs "
+                      f"{_run_note(run)}")
+        best = results[name] = _best(runs, key=lambda r: r.values_per_s)
+        note = _run_note(best)
+        shown = {k: v for k, v in best.settings.items() if k != "storage"}
+        rows.append(Row(f"storage.{name}.values_per_s", best.values_per_s, "values/s",
+                        suite.rate_ratio(best.values_per_s), ok="FAIL" if note else "",
+                        settings=_settings_text({**shown, "runs": "/".join(
+                            f"{r.values_per_s:.0f}" for r in runs)}) + (f" {note}" if note else ""),
+                        loadavg=best.loadavg))
+    disk, memory = results["disk"], results["memory"]
+    if memory.values_per_s:
+        rows.append(Row("storage.disk_over_memory", disk.values_per_s / memory.values_per_s,
+                        "ratio", settings="values/s with storage / without, this part",
+                        loadavg=disk.loadavg))
+    decided = disk.values if disk.complete else max(1, disk.learned)
+    acceptors = len(TOPOLOGY["acceptor"])
+    rows.append(Row("storage.fsyncs_per_value", disk.fsyncs / acceptors / decided,
+                    "fsyncs/value", settings=_settings_text({
+                        "fsyncs": disk.fsyncs, "acceptors": acceptors, "values": decided}),
+                    loadavg=disk.loadavg))
+    suite.say(f"storage latency: {plan.latency_n} values one at a time ...")
+    workdir = suite.workdir("storage-latency")
+    lat = latency_run(plan.latency_n, {**plan.settings, "seed": 1,
+                                       "storage": str(workdir / "state")}, workdir)
+    p50 = lat.quantile("log", 0.5)
+    rows.append(Row("storage.latency.p50", None if p50 is None else p50 * 1e3, "ms",
+                    p50 / suite.hop if p50 and suite.hop else None,
+                    ok="FAIL" if lat.problem else "",
+                    settings=_settings_text({"samples": len(lat.log), "p99_ms": round(
+                        (lat.quantile("log", 0.99) or 0) * 1e3, 3)}) + (
+                        f" {lat.problem}" if lat.problem else ""), loadavg=lat.loadavg))
+    return rows
+
+
 PART_ROWS: dict[str, Callable[[_Suite], list[Row]]] = {
     "reference": _reference_rows,
     "throughput": _throughput_rows,
     "messages": _messages_rows,
     "course": _course_rows,
     "latency": _latency_rows,
+    "storage": _storage_rows,
 }
 
 

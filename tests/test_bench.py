@@ -51,7 +51,9 @@ def test_bench_prints_one_table_with_every_figure(bench_run):
                  "throughput.default", "cpu_per_value.default.total",
                  "messages_per_value.default.PHASE2A", "messages_per_value.default.total",
                  "course.2x100", "course.2x100.from_spawn", "course.loss30.2x20",
-                 "latency.p50", "latency.p99", "latency.p50.stdin_to_stdout"):
+                 "latency.p50", "latency.p99", "latency.p50.stdin_to_stdout",
+                 "storage.memory.values_per_s", "storage.disk.values_per_s",
+                 "storage.disk_over_memory", "storage.fsyncs_per_value", "storage.latency.p50"):
         assert name in table, name
     assert "PASS" in table or "FAIL" in table
 
@@ -88,4 +90,7 @@ def test_bench_numbers_are_sane(bench_run):
     # Multi-Paxos with batching: well under one datagram of each kind per value.
     assert 0 < float(rows["messages_per_value.default.total"]["value"]) < 10
     assert float(rows["cpu_per_value.default.total"]["value"]) >= 0
+    # Group commit: acceptors fsync at least once per batch, never once per datagram.
+    assert 0 < float(rows["storage.fsyncs_per_value"]["value"]) < 3
+    assert "INCORRECT" not in rows["storage.disk.values_per_s"]["settings"]
     assert all(row["timestamp"] and row["loadavg"] for row in rows.values())
