@@ -325,3 +325,15 @@ def test_show_state_gives_notebooks_the_same_human_tables():
     assert only.count("<td>PHASE1A</td>") == 3 and "HEARTBEAT" not in only
     with pytest.raises(UsageError, match="unknown table 'votes'"):
         stepper_module.show_state(s, "votes")
+
+
+def test_an_acceptor_that_keeps_storage_may_restart_and_back_undoes_it():
+    st = Stepper(sim(storage=True), diagram=False)
+    st.crash("acceptor", 1)
+    st.process.value = ("acceptor", 1)
+    assert not st.restart_button.disabled
+    assert st.restart_selected() == "restarted acceptor1"
+    assert st.sim.processes[("acceptor", 1)].alive
+    st.back()
+    assert not st.sim.processes[("acceptor", 1)].alive
+    assert [s.action for s in st.sim.redo] == ["restart"]
