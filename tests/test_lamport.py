@@ -195,6 +195,8 @@ def test_a_real_run_pairs_sends_and_receipts_and_never_goes_back_in_time():
     arrows = [m for m in data["messages"] if m["outcome"] == "delivered"]
     assert len(arrows) >= 20
     assert all(m["end"] > m["sent"] for m in arrows), "an arrow goes up"
+    times = [row["t"] for row in data["rows"]]
+    assert times == sorted(times), "the time axis goes back"
     assert all(m["values"] is None for m in arrows)  # real processes do not log values
     learned = run.learned
     marks = [m for m in data["marks"] if m["type"] == "delivery"]

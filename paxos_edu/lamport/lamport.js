@@ -67,6 +67,9 @@ function layout(data, width) {
 const rowY = (r) => TOP + r * ROW_H + ROW_H / 2;
 
 function render({model, el}) {
+  // The widget's element may sit in a flex box (a Stepper, a VBox): take the box's width
+  // instead of growing with the drawing, which scrolls inside.
+  Object.assign(el.style, {display: "block", width: "100%", minWidth: "0", maxWidth: "100%", flex: "1 1 auto"});
   const root = html("div", {class: "lamport"}, el);
   const head = html("div", {class: "lamport-head"}, root);
   const title = html("div", {class: "lamport-title"}, head);
@@ -140,7 +143,10 @@ function render({model, el}) {
     if (m.outcome === "unpaired") fate = `received at ${fmtTime(d, m.t_end)}; its send was not found in the log`;
     else if (m.outcome === "no receipt") fate = `no receipt logged (sent to the ${m.group || "group"})`;
     else if (!ended) fate = "in flight";
-    else if (m.outcome === "delivered") fate = `received at ${fmtTime(d, m.t_end)} (event ${m.end + 1})`;
+    else if (m.outcome === "delivered") {
+      fate = `received at ${fmtTime(d, m.t_end)} (event ${m.end + 1})`;
+      if (m.t_sent !== null && m.t_end < m.t_sent) fate += "; logged before its send, which the sender logs once sent";
+    }
     else fate = `dropped at the receiver at ${fmtTime(d, m.t_end)} (${m.reason || "lost"})`;
     lines.push(["lamport-tip-time", [sent, fate].filter(Boolean).join("; ")]);
     if (m.clickable && k === d.rows.length && d.interactive) lines.push(["lamport-tip-hint", "click to deliver or drop it"]);
@@ -405,8 +411,9 @@ function render({model, el}) {
       sw.style.background = info.color;
       item.appendChild(document.createTextNode(info.short));
     }
-    const hints = ["\u2014 received", "- - - dropped (\u2717 at the receiver)", "\u00B7\u00B7\u00B7 in flight, ends on the now line",
+    const hints = ["\u2014 received", "\u2717 dropped at the receiver", "\u00B7\u00B7\u00B7 in flight, ends on the now line",
                    "\u25C6 delivered by a learner"];
+    if (d.messages.some((m) => m.exact === false)) hints.push("- - - sender inferred from the logs");
     if (d.interactive) hints.push("click a message in flight to deliver or drop it");
     html("span", {class: "lamport-hints"}, legend, hints.join("   "));
   }
@@ -426,10 +433,11 @@ function render({model, el}) {
   const onStatus = () => { status.textContent = model.get("status") || ""; };
   model.on("change:data", onData);
   model.on("change:status", onStatus);
-  let width = 0;
+  // Redraw when the page's width changes; a scrollbar coming and going is not a change.
+  let width = root.clientWidth;
   const resize = typeof ResizeObserver === "undefined" ? null : new ResizeObserver(() => {
     const w = root.clientWidth;
-    if (w && Math.abs(w - width) > 8) { width = w; draw(); }
+    if (w && Math.abs(w - width) > 24) { width = w; draw(); }
   });
   if (resize) resize.observe(root);
   draw();

@@ -389,9 +389,11 @@ def _from_run(run: Any, title: Optional[str], max_sends: int) -> dict[str, Any]:
     sent_at = {int(r["msg_id"]): r["time"] for r in records
                if r["event"] == "sent" and _num(r["msg_id"]) is not None}
     # A receipt goes after its send even if its clock says otherwise (never upwards).
+    def causal_time(i: int) -> float:
+        return max(records[i]["time"], sent_at.get(_int(records[i]["msg_id"]), -math.inf))
+
     order = sorted(range(len(records)), key=lambda i: (
-        max(records[i]["time"], sent_at.get(_int(records[i]["msg_id"]), -math.inf)),
-        records[i]["event"] != "sent", i))
+        causal_time(i), records[i]["event"] != "sent", i))
     rows: list[dict[str, Any]] = []
     row_of: dict[int, int] = {}
     send_row: dict[int, int] = {}
@@ -419,7 +421,10 @@ def _from_run(run: Any, title: Optional[str], max_sends: int) -> dict[str, Any]:
                                                  " (sender not known)")
         else:
             text = f"{label} to {who} dropped ({r['reason'] or 'no reason logged'})"
-        rows.append({"t": r["time"], "text": text})
+        # The row's time never goes back: a receipt logged a hair before its send (the
+        # sender logs after sendto returns) is shown at its send's time; the hover keeps
+        # the logged time.
+        rows.append({"t": causal_time(i), "text": text})
         if src is None:
             arrows.append(_run_arrow(r, None, None, len(rows) - 1, kind, label,
                                      outcome="unpaired"))
@@ -445,7 +450,11 @@ def _from_run(run: Any, title: Optional[str], max_sends: int) -> dict[str, Any]:
     table = getattr(run, "processes", None)
     if table is not None and "process" in getattr(table, "columns", ()):
         procs += list(table["process"])
-    b = _Builder(title or f"Messages of the run in {getattr(run, 'path', '?')}", "run", rows,
+    if title is None:
+        title = f"Messages of the run in {getattr(run, 'path', '?')}"
+    if len(sends) > max_sends:
+        title += f" (first {max_sends} of {len(sends)} sends)"
+    b = _Builder(title, "run", rows,
                  arrows, marks, procs)
     return b.to_dict(interactive=False, violation=violation,
                      checks=_checks(report) if report is not None else None,

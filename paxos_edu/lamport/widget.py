@@ -20,6 +20,7 @@ from importlib import resources
 from typing import Any, Callable, Optional
 
 import anywidget
+import ipywidgets
 import traitlets
 
 from ..errors import UsageError
@@ -63,7 +64,9 @@ class LamportDiagram(anywidget.AnyWidget):
 
     def __init__(self, source: Any, *, title: Optional[str] = None, in_flight: bool = True,
                  on_change: Optional[Callable[[LamportDiagram], None]] = None) -> None:
-        super().__init__()
+        # The page's width decides the drawing's (which scrolls inside), also in a flex box
+        # such as the Stepper's: without these the widget grows with its content.
+        super().__init__(layout=ipywidgets.Layout(width="100%", min_width="0", flex="1 1 auto"))
         self.source = source
         self.title = title
         self.in_flight = in_flight
