@@ -28,6 +28,7 @@ import contextlib
 import math
 import os
 import random
+import signal
 import sys
 import time
 from dataclasses import dataclass, field
@@ -376,7 +377,7 @@ def _play(s: _State, values: dict[int, list[str]], quick: bool) -> None:
     else:
         _wait_still(s, deadline)
     if noise is not None:
-        noise.signal_group(15)
+        noise.signal_group(signal.SIGTERM)
     if sc.loss:
         s.notes.append(f"the kernel dropped {s.sandbox.dropped()} datagrams")
 
