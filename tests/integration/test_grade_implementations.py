@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -30,8 +31,7 @@ def _grade(folder, tmp_path, *names, **kwargs):
 
 
 def _namespaces() -> list[str]:
-    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    return [line.split()[0] for line in out.splitlines() if line.startswith(PREFIX)]
+    return [n for n in _all_namespaces() if n.startswith(PREFIX)]
 
 
 def test_projects_scripts_pass_the_course_scenarios(tmp_path):
@@ -173,5 +173,7 @@ def test_grade_exits_1_and_cleans_up_everything_when_terminated(tmp_path):
 
 
 def _all_namespaces() -> list[str]:
+    if shutil.which("ip") is None:
+        return []  # no namespaces without ip (the grader then runs on loopback)
     out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     return [line.split()[0] for line in out.splitlines() if line.strip()]
