@@ -235,13 +235,21 @@ class Sandbox:
         err = open(self.dir / f"stderr-{role}{id}", "wb")
         files.append(err)
         popen = subprocess.Popen(
-            [*self.prefix, *command], cwd=self.dir, env=env,
+            [*self.prefix, *command], cwd=self.dir, env=self._env(env),
             stdin=subprocess.PIPE if stdin_pipe else subprocess.DEVNULL,
             stdout=out, stderr=err, start_new_session=True,
         )
         proc = Process(role, id, popen, files)
         self.processes.append(proc)
         return proc
+
+    def _env(self, env: Optional[dict[str, str]]) -> dict[str, str]:
+        """The processes' environment: a private ``TMPDIR`` inside the sandbox, so nothing
+        an implementation leaves in its temporary directory (this project's acceptors keep
+        an "I ran before" marker there) carries over from one scenario to the next."""
+        tmp = self.dir / "tmp"
+        tmp.mkdir(exist_ok=True)
+        return dict(os.environ if env is None else env, TMPDIR=str(tmp))
 
     def wait_sockets(self, procs: Sequence[Process], timeout: float) -> list[Process]:
         """Wait until each process (group) holds a UDP socket; returns those that did not

@@ -252,3 +252,17 @@ def test_a_script_without_a_shebang_runs_under_sh_and_one_that_cannot_run_is_a_v
                            network="loopback")
     assert verdict.passed is False
     assert verdict.detail.startswith("cannot run the implementation:"), verdict.detail
+
+
+def test_each_sandbox_gives_its_processes_a_private_temporary_directory(tmp_path):
+    """What one scenario's processes leave in TMPDIR (this project's acceptors mark that
+    they ran, and a restarted one then refuses to vote at once) never reaches the next."""
+    script = tmp_path / "tmp.sh"
+    script.write_text('#!/bin/sh\necho "$TMPDIR" > where-$1\n')
+    script.chmod(0o755)
+    seen = []
+    for run in ("one", "two"):
+        with Sandbox(tmp_path / run, network="loopback") as box:
+            assert box.start(script, "acceptor", 1).popen.wait(10) == 0
+            seen.append((tmp_path / run / "where-1").read_text().strip())
+    assert seen == [str(tmp_path / "one" / "tmp"), str(tmp_path / "two" / "tmp")]
