@@ -223,6 +223,8 @@ class Stepper(widgets._Panel):
         full = w.Layout(width="100%")
         self.status = w.HTML()
         self.messages = w.Select(options=[], rows=8, layout=full)
+        # The whole text of the picked message, wrapped: a long promise does not fit a line.
+        self.picked = w.HTML(layout=w.Layout(width="100%"))
         self.steps = w.Select(options=[], rows=7, layout=full)
         self.heartbeats = w.Checkbox(value=heartbeats, description="show heartbeats",
                                      indent=False, layout=w.Layout(width="150px"))
@@ -265,7 +267,7 @@ class Stepper(widgets._Panel):
                             (self.status, "status"), (self.back_button, "back"),
                             (self.forward_button, "forward"), (self.play_button, "play"),
                             (self.steps, "steps"), (self.crash_button, "crash"),
-                            (self.restart_button, "restart")):
+                            (self.restart_button, "restart"), (self.picked, "picked")):
             widget.add_class(f"paxos-stepper-{css}")  # stable selectors for browser tests
         clicks = ((self.deliver_button, self.deliver_selected),
                   (self.duplicate_button, self.duplicate_selected),
@@ -277,6 +279,7 @@ class Stepper(widgets._Panel):
         for widget, method in clicks:
             widget.on_click(lambda _, m=method: m())
         self.heartbeats.observe(lambda _: self.refresh(), names="value")
+        self.messages.observe(lambda _: self._sync_picked(), names="value")
         self.steps.observe(self._on_step_clicked, names="value")
         self.process.observe(lambda _: self._sync_process_buttons(), names="value")
         self.controls = [self.deliver_button, self.duplicate_button, self.drop_button,
@@ -289,7 +292,7 @@ class Stepper(widgets._Panel):
             w.HTML(_CSS), self.status,
             w.HBox([self.back_button, self.forward_button, self.play_button, self.speed,
                     self.advance_button, self.dt], layout=w.Layout(flex_flow="row wrap")),
-            label("Messages in flight (pick one)"), self.messages,
+            label("Messages in flight (pick one)"), self.messages, self.picked,
             w.HBox([self.deliver_button, self.duplicate_button, self.drop_button,
                     self.deliver_all_button, self.heartbeats],
                    layout=w.Layout(flex_flow="row wrap")),
@@ -574,6 +577,7 @@ class Stepper(widgets._Panel):
             self.messages.options = options
         ids = [c.id for c in listed]
         self.messages.value = previous if previous in ids else (ids[0] if ids else None)
+        self._sync_picked()
         words = self._words()
         self._sync_steps(words)
         self._sync_processes()
@@ -640,6 +644,13 @@ class Stepper(widgets._Panel):
         self._picture_key = key
         self._show(picture)
         return picture
+
+    def _sync_picked(self) -> None:
+        msg_id = self.selected()
+        text = self._copy(msg_id).describe() if msg_id is not None else "nothing in flight"
+        value = f"<small><b>picked:</b> {html.escape(text)}</small>"
+        if self.picked.value != value:
+            self.picked.value = value
 
     def _sync_steps(self, words: list[str]) -> None:
         timeline, taken = self.sim.timeline, len(self.sim.history)

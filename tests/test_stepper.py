@@ -337,3 +337,19 @@ def test_an_acceptor_that_keeps_storage_may_restart_and_back_undoes_it():
     st.back()
     assert not st.sim.processes[("acceptor", 1)].alive
     assert [s.action for s in st.sim.redo] == ["restart"]
+
+
+def test_the_picked_message_is_shown_in_full_below_the_list():
+    st = Stepper(sim(), diagram=False)
+    phase1(st)
+    second = st._listed()[1]
+    st.messages.value = second.id
+    assert html_text(st.picked.value) == "picked: " + second.describe()
+    st.deliver_all()
+    assert st.sim.in_flight == [] and "nothing in flight" in st.picked.value
+
+
+def html_text(value: str) -> str:
+    import html as html_module
+
+    return html_module.unescape(re.sub(r"<[^>]+>", "", value))
