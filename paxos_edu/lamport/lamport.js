@@ -64,7 +64,6 @@ function layout(data, width) {
   return {x, lane, width: Math.max(width, total)};
 }
 
-const rowY = (r) => TOP + r * ROW_H + ROW_H / 2;
 
 function render({model, el}) {
   // The widget's element may sit in a flex box (a Stepper, a VBox): take the box's width
@@ -101,6 +100,7 @@ function render({model, el}) {
   let shown = null;       // events shown (the scrubber's value); null = all, following new ones
   let pending = false;    // a request is on its way to Python
   let lastRows = 0;
+  let placeRow = (r) => TOP + r * ROW_H;  // y of a row in the last drawing (set by drawBody)
 
   const data = () => model.get("data") || {};
 
@@ -213,7 +213,7 @@ function render({model, el}) {
       link.addEventListener("click", () => {
         shown = Math.min(d.rows.length, Math.floor(v.row) + 1);
         draw();
-        scroller.scrollTop = Math.max(0, rowY(v.row) - scroller.clientHeight / 2);
+        scroller.scrollTop = Math.max(0, placeRow(v.row) - scroller.clientHeight / 2);
       });
     } else if (d.checks) {
       const safe = d.checks.filter((c) => c.property !== "completeness");
@@ -247,14 +247,36 @@ function render({model, el}) {
     }
   }
 
+  // Is message m drawn when k events are shown (and the boxes say what they say)?
+  function drawn(d, m, k) {
+    if (!all.checked && ((d.hidden_kinds || []).includes(m.kind) || m.self)) return false;
+    if (m.outcome === "unpaired") return m.end !== null && m.end < k;
+    if (m.outcome === "no receipt") return m.sent !== null && m.sent < k;
+    if (m.sent === null || m.sent >= k) return false;
+    return fly.checked || (m.end !== null && m.end < k);
+  }
+
   function drawBody(d, geo, k) {
     const keepScroll = scroller.scrollTop;
     const atEnd = k === d.rows.length;
     body.replaceChildren();
     const n = d.rows.length;
+    // Only rows with something drawn take room: hidden heartbeats or copies left in flight
+    // would otherwise leave empty bands (with time labels of nothing).
+    const shownMessages = d.messages.filter((m) => drawn(d, m, k));
+    const usedSet = new Set();
+    for (const m of shownMessages) {
+      if (m.sent !== null && m.outcome !== "unpaired") usedSet.add(m.sent);
+      if (m.end !== null && m.end < k) usedSet.add(m.end);
+    }
+    for (const mk of d.marks) if (mk.row < k && Number.isInteger(mk.row)) usedSet.add(mk.row);
+    const used = [...usedSet].sort((a, b) => a - b);
+    const below = (r) => { let lo = 0, hi = used.length; while (lo < hi) { const mid = (lo + hi) >> 1; if (used[mid] < r) lo = mid + 1; else hi = mid; } return lo; };
+    const rowY = (r) => { const c = below(r); return TOP + (used[c] === r ? c : c - 0.5) * ROW_H + ROW_H / 2; };
+    placeRow = rowY;
     // the "now" line leaves room below the last event, so copies sent by it do not lie flat
-    const nowY = rowY(k) + ROW_H;
-    const height = Math.max(nowY, rowY(n)) + ROW_H;
+    const nowY = TOP + (used.length + 1) * ROW_H + ROW_H / 2;
+    const height = nowY + ROW_H;
     const s = svg("svg", {width: geo.width, height, class: "lamport-svg"}, body);
     const defs = svg("defs", {}, s);
     for (const [kind, info] of Object.entries(d.kinds)) {
@@ -264,7 +286,7 @@ function render({model, el}) {
     }
     // time axis: a label where the time changes
     let prev = null;
-    for (let r = 0; r < k; r++) {
+    for (const r of used) {
       const label = fmtTime(d, d.rows[r].t);
       if (label !== prev) {
         const t = svg("text", {x: LEFT - 14, y: rowY(r) + 4, class: "lamport-time", "text-anchor": "end"}, s);
@@ -298,17 +320,13 @@ function render({model, el}) {
     const nowText = svg("text", {x: LEFT - 14, y: nowY + 4, class: "lamport-now-label", "text-anchor": "end"}, s);
     nowText.textContent = "now";
     // messages
-    const showAll = all.checked;
-    const hidden = new Set(d.hidden_kinds || []);
     const labelled = new Set();
     const layer = svg("g", {class: "lamport-messages"}, s);
     const labels = svg("g", {class: "lamport-labels"}, s);
-    for (const m of d.messages) {
-      if (!showAll && (hidden.has(m.kind) || m.self)) continue;
+    for (const m of shownMessages) {
       const color = (d.kinds[m.kind] || {color: "#444"}).color;
       if (m.outcome === "unpaired" || m.outcome === "no receipt") {
         const r = m.outcome === "unpaired" ? m.end : m.sent;
-        if (r === null || r >= k) continue;
         const who = m.outcome === "unpaired" ? m.to : m.from;
         const g = svg("g", {class: `lamport-msg lamport-${m.outcome === "unpaired" ? "unpaired" : "noreceipt"}`,
                             "data-kind": m.kind, "data-key": m.key}, layer);
@@ -319,8 +337,6 @@ function render({model, el}) {
         hook(g, d, m, k);
         continue;
       }
-      if (m.sent === null || m.sent >= k) continue;
-      if (!fly.checked && !(m.end !== null && m.end < k)) continue;
       const x0 = geo.x[m.from], y0 = rowY(m.sent), x1 = geo.x[m.to];
       if (x0 === undefined || x1 === undefined) continue;
       const ended = m.end !== null && m.end < k;
@@ -402,8 +418,7 @@ function render({model, el}) {
 
   function drawLegend(d, k) {
     legend.replaceChildren();
-    const kinds = new Set(d.messages.filter((m) => (m.sent ?? m.end) !== null && (m.sent ?? m.end) < k
-      && (all.checked || !((d.hidden_kinds || []).includes(m.kind) || m.self))).map((m) => m.kind));
+    const kinds = new Set(d.messages.filter((m) => drawn(d, m, k)).map((m) => m.kind));
     for (const [kind, info] of Object.entries(d.kinds)) {
       if (!kinds.has(kind)) continue;
       const item = html("span", {class: "lamport-key", title: info.words}, legend);
