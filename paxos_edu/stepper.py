@@ -282,10 +282,11 @@ class Stepper(widgets._Panel):
         self.messages.observe(lambda _: self._sync_picked(), names="value")
         self.steps.observe(self._on_step_clicked, names="value")
         self.process.observe(lambda _: self._sync_process_buttons(), names="value")
+        # What a click acts with: disabled while a step is applied (the dt box, the
+        # heartbeat filter and the process box only choose, so they stay usable).
         self.controls = [self.deliver_button, self.duplicate_button, self.drop_button,
-                         self.deliver_all_button, self.advance_button, self.dt,
-                         self.back_button, self.forward_button, self.messages, self.steps,
-                         self.heartbeats, self.process, self.crash_button,
+                         self.deliver_all_button, self.advance_button, self.back_button,
+                         self.forward_button, self.messages, self.steps, self.crash_button,
                          self.restart_button]
         label = lambda text: w.HTML(f"<b>{text}</b>")  # noqa: E731
         self.widget = w.VBox([
@@ -679,33 +680,41 @@ class Stepper(widgets._Panel):
             self.process.value = previous if previous in values else (values[0] if values
                                                                      else None)
 
-    def _sync_process_buttons(self) -> None:
+    def _process_states(self) -> dict[Any, bool]:
+        """Whether Crash and Restart are disabled for the picked process (and why not)."""
         value = self.process.value
-        if value is None or self.busy:
-            return
+        if value is None:
+            return {self.crash_button: True, self.restart_button: True}
         proc = self.sim.processes.get(tuple(value))
-        self.crash_button.disabled = proc is None or not proc.alive
         why = self._unsafe_restart(*value)
-        self.restart_button.disabled = bool(why)
         self.restart_button.tooltip = why or "start the process again"
-        self.process_note.value = (f"<small>{html.escape(why)}</small>"
-                                   if why and not (proc and proc.alive) else "")
+        note = f"<small>{html.escape(why)}</small>" if why and not (proc and proc.alive) else ""
+        if self.process_note.value != note:
+            self.process_note.value = note
+        return {self.crash_button: proc is None or not proc.alive,
+                self.restart_button: bool(why)}
+
+    def _sync_process_buttons(self) -> None:
+        if not self.busy and not self.playing:
+            for control, disabled in self._process_states().items():
+                control.disabled = disabled
 
     def _sync_controls(self) -> None:
-        """Enable what makes sense now (everything is disabled while busy)."""
+        """Enable what makes sense now (everything is disabled while busy). Each control
+        is set once, to its final state: a value that does not change is not sent."""
         if self.busy:
             return
         playing = self.playing
-        for control in self.controls:
-            control.disabled = playing
         self.play_button.description = "Pause" if playing else "Play"
         self.play_button.icon = "pause" if playing else "play"
-        if playing:
-            return
-        nothing = not self._listed()
-        for button in (self.deliver_button, self.duplicate_button, self.drop_button):
-            button.disabled = nothing
-        self.deliver_all_button.disabled = not self.sim.in_flight
-        self.back_button.disabled = not self.sim.history
-        self.forward_button.disabled = not self.sim.redo
-        self._sync_process_buttons()
+        wanted = dict.fromkeys(self.controls, playing)
+        if not playing:
+            nothing = not self._listed()
+            wanted.update({self.deliver_button: nothing, self.duplicate_button: nothing,
+                           self.drop_button: nothing,
+                           self.deliver_all_button: not self.sim.in_flight,
+                           self.back_button: not self.sim.history,
+                           self.forward_button: not self.sim.redo})
+            wanted.update(self._process_states())
+        for control, disabled in wanted.items():
+            control.disabled = disabled
