@@ -82,6 +82,8 @@ RECOVERY_HORIZON = 1 << 20
 
 
 class Status(enum.Enum):
+    """Where a proposer is: following a leader, running phase 1 (its scout), or leading."""
+
     FOLLOWER = "follower"
     PREPARING = "preparing"
     LEADING = "leading"
@@ -191,9 +193,9 @@ class Proposer:
                     break  # took over: the new status arms timers of its own
         return effects
 
-    def deadline(self) -> Optional[float]:
+    def deadline(self) -> float:
         """When the next timer fires (see :meth:`timers`)."""
-        return min(self.timers().values(), default=None)
+        return min(self.timers().values())  # never empty: every status arms a timer
 
     def timers(self) -> dict[str, float]:
         """The timers armed in the current status, by name, with the time each fires.
@@ -206,18 +208,20 @@ class Proposer:
 
         A preparing proposer sends no heartbeat: it is not leading yet, and it is not idle.
         """
-        armed: dict[str, float] = {}
-        if self.catchup.due is not None:
-            armed["catch_up"] = self.catchup.due
-        if self.status is Status.FOLLOWER:
+        # deadline() asks after every message: one small dict, a list (not a generator)
+        # for min, no keyword arguments.
+        catch_up = self.catchup.due
+        armed: dict[str, float] = {} if catch_up is None else {"catch_up": catch_up}
+        status = self.status
+        if status is Status.FOLLOWER:
             if self._has_work():
                 armed["take_over"] = self.leader_seen_at + self.patience
             armed["heartbeat"] = self.next_heartbeat
-        elif self.status is Status.PREPARING:
+        elif status is Status.PREPARING:
             armed["prepare"] = self.scout.due
         else:
             if self.slots:
-                armed["accept"] = min(slot.due for slot in self.slots.values())
+                armed["accept"] = min([slot.due for slot in self.slots.values()])
             armed["heartbeat"] = self.next_heartbeat
         return armed
 
