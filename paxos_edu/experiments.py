@@ -187,11 +187,15 @@ class ExperimentResult:
         return int(retries_and_drops_by_role(self.retries_and_drops)["drops"].sum())
 
     def row(self) -> dict[str, Any]:
-        """One line for a results table: the swept parameters and the outcomes."""
+        """One line for a results table: the swept parameters and the outcomes.
+
+        ``values_per_client`` is the ``values`` parameter (what a widget's slider sets);
+        ``values`` is the total over all clients (what the learners must deliver)."""
         p = self.params
         s = self.metrics.summary
         return {
             "backend": p["backend"], "loss": p["loss"], "timeout": p["timeout"],
+            "clients": p["clients"], "values_per_client": p["values"],
             "values": p["values"] * p["clients"], "mode": p["mode"], "seed": p["seed"],
             "complete": self.complete, "safe": self.safe,
             "completion_time_s": self.completion_time,
@@ -369,8 +373,13 @@ def sweep(
 def run_duel(params: Optional[dict[str, Any]] = None) -> ExperimentResult:
     """Notebook 05: several proposers compete for leadership (simulator). The network is
     slow compared with the timeout, so followers lose patience and take over while
-    another one leads; with ``backoff=False`` they keep colliding."""
-    base = dict(backend="sim", proposers=3, timeout=0.01, delay=(0.001, 0.01), values=10, until=5.0)
+    another one leads; with ``backoff=False`` they keep colliding.
+
+    One value per instance (``batch=1``) unless given: with the protocol's batch of 256
+    every client's values fit in one instance, so a duel over 1 or 50 values per client
+    was the same single fight; one instance per value makes more values a longer duel."""
+    base = dict(backend="sim", proposers=3, timeout=0.01, delay=(0.001, 0.01), values=10,
+                until=5.0, batch=1)
     return run_experiment({**base, **(params or {})})
 
 
@@ -390,6 +399,10 @@ def duel_summary(result: ExperimentResult) -> dict[str, Any]:
     }  # fmt: skip
 
 
+FAILURE_RUN_S = 3.0
+"""How long :func:`run_failures` runs at most (s): a kill can land anywhere in it."""
+
+
 def run_failures(
     params: Optional[dict[str, Any]] = None,
     *,
@@ -400,7 +413,7 @@ def run_failures(
     """Notebook 06: 3 acceptors configured, only ``acceptors_up`` of them started; and
     optionally ``kill = (role, id)`` crashed at ``kill_at`` s. With fewer than a majority
     nothing can be learned -- but what is learned is never wrong."""
-    p = {"backend": "sim", "until": 3.0, **(params or {})}
+    p = {"backend": "sim", "until": FAILURE_RUN_S, **(params or {})}
     acceptors = p.get("acceptors", 3)
     if not 0 <= acceptors_up <= acceptors:
         raise UsageError(f"acceptors_up must be between 0 and {acceptors}")
@@ -409,6 +422,71 @@ def run_failures(
         actions.append((float(kill_at), "crash", kill[0], int(kill[1])))
     p["actions"] = tuple(p.get("actions", ())) + tuple(actions)
     return run_experiment(p)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """An outcome judged against what the lesson expects (see :func:`failure_verdict`).
+
+    Attributes:
+        ok: the run did what Paxos promises for this setup (safe, and progress exactly
+            when a quorum of acceptors and a proposer stayed up).
+        expect_progress: every value should be delivered.
+        text: one sentence for the student, e.g. ``as expected: safe, progress stopped``.
+    """
+
+    ok: bool
+    expect_progress: bool
+    text: str
+
+
+def failure_verdict(
+    result: ExperimentResult,
+    *,
+    acceptors_up: int = 3,
+    kill: Optional[tuple[str, int]] = None,
+    kill_at: float = 0.05,
+) -> Verdict:
+    """Compare a :func:`run_failures` outcome with what Paxos promises for its setup.
+
+    Safety must hold whatever crashed. Progress is expected when a majority of the
+    acceptors and at least one proposer stay up; when the kill removes the last quorum,
+    values decided before it still arrive, so a complete run is fine too (the kill came
+    late), and an incomplete one is what the lesson predicts: "progress stops"."""
+    from .quorum import quorum_size
+
+    p = result.params
+    acceptors, proposers = int(p["acceptors"]), int(p["proposers"])
+    role, pid = kill if kill is not None else ("", 0)
+    acceptors_left = acceptors_up - int(role == "acceptor" and 1 <= pid <= acceptors_up)
+    proposers_left = proposers - int(role == "proposer" and 1 <= pid <= proposers)
+    quorum = quorum_size(acceptors)
+    can_start = acceptors_up >= quorum
+    expect = acceptors_left >= quorum and proposers_left >= 1
+    run = result.run
+    learned = run.learned.groupby("learner").size().reindex(run.learners, fill_value=0)
+    delivered = int(learned.min()) if len(learned) else 0
+    total = len(run.proposed)
+    if not can_start:
+        why = f"only {acceptors_up} of {acceptors} acceptors up, and a quorum is {quorum}"
+    elif proposers_left < 1:
+        why = f"after the kill at {kill_at:g} s no proposer is left"
+    else:
+        why = (f"after the kill at {kill_at:g} s only {acceptors_left} of {acceptors} "
+               f"acceptors are left, and a quorum is {quorum}")
+    if not result.safe:
+        return Verdict(False, expect, "PROPERTIES VIOLATED: what was learned is wrong "
+                       "-- Paxos never allows this, whatever crashes")
+    if expect and result.complete:
+        return Verdict(True, True, f"as expected: safe, all {total} values delivered")
+    if expect:
+        return Verdict(False, True, f"unexpected: safe, but only {delivered} of {total} "
+                       f"values delivered although a quorum stayed up")
+    if result.complete:
+        return Verdict(True, False, f"as expected: safe, all {total} values delivered "
+                       f"before progress could stop; {why}")
+    return Verdict(True, False, f"as expected: safe, progress stopped at {delivered} of "
+                   f"{total} values; {why}")
 
 
 def run_catchup(
@@ -447,7 +525,7 @@ def compare_2b_routes(acceptors: int = 3, proposers: int = 1, learners: int = 2)
 
 
 __all__ = [
-    "DEFAULTS", "ExperimentResult", "SimRun", "client_values", "compare_2b_routes",
-    "duel_summary", "experiment_params", "late_learner",
+    "DEFAULTS", "FAILURE_RUN_S", "ExperimentResult", "SimRun", "Verdict", "client_values",
+    "compare_2b_routes", "duel_summary", "experiment_params", "failure_verdict", "late_learner",
     "run_catchup", "run_duel", "run_experiment", "run_failures", "simulate", "sweep",
 ]  # fmt: skip

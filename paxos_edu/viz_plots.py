@@ -22,7 +22,7 @@ from .processes import ROLES
 from .rounds import ROUND_STRIDE
 from .runlog import Run
 from .trace import KIND_ORDER, KIND_SHORT, message_frame, process_order
-from .viz_style import DROP_COLOR, KIND_COLORS, SERIES_COLORS, new_ax, short_number
+from .viz_style import DROP_COLOR, KIND_COLORS, SERIES_COLORS, human, new_ax, short_number
 
 # ---------------------------------------------------------------------- run metrics
 
@@ -61,10 +61,20 @@ def latency_histogram(run_or_latency_df: Any, ax: Optional[Axes] = None, *, bins
     ax = new_ax(ax, (6.5, 4.0))
     if len(ms):
         ax.hist(ms, bins=bins, color="#56B4E9", edgecolor="white", label=f"{len(ms)} deliveries")
-        for q, ls, name in ((50, "--", "median"), (99, ":", "99th percentile")):
+        # Each line's value is written beside it, the median's at the top and the p99's
+        # lower down, so the two never cover each other however close the lines are.
+        lo, hi = float(ms.min()), float(ms.max())
+        marks = ((50, "--", "#000000", "median", 0.98), (99, ":", DROP_COLOR, "p99", 0.88))
+        for q, ls, color, name, height in marks:
             v = float(np.percentile(ms, q))
-            ax.axvline(v, color="#000000", ls=ls, lw=1.5, label=f"{name}: {v:.1f} ms")
-        ax.legend(fontsize=8)
+            ax.axvline(v, color=color, ls=ls, lw=1.6,
+                       label=f"{'99th percentile' if q == 99 else name}: {v:.1f} ms")
+            right_half = hi > lo and (v - lo) / (hi - lo) > 0.5
+            ax.text(v, height, f" {name} {v:.1f} ms ", transform=ax.get_xaxis_transform(),
+                    ha="right" if right_half else "left", va="top", fontsize=8, color=color,
+                    bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.8))
+        ax.set_ylim(top=ax.get_ylim()[1] * 1.3)  # headroom for the two labels
+        ax.legend(fontsize=8, loc="center right")
     else:
         ax.text(0.5, 0.5, "no value learned", transform=ax.transAxes, ha="center", va="center")
     ax.set_xlabel("latency: submitted → learned (ms)")
@@ -279,11 +289,29 @@ def delivered_over_time(
     if goal:
         ax.axhline(goal, color="#999999", ls=":", lw=1.2, label=f"proposed ({goal})")
     ax.set_ylim(0, max(goal, len(learned) and learned.groupby("learner").size().max(), 1) * 1.06)
+    delivered = float(learned["time"].max() - t0) if len(learned) else 0.0
+    _crop_quiet_tail(ax, delivered, max([delivered, *(events or {}).values()]), end)
     ax.legend(fontsize=8, loc="lower right")
     ax.set_xlabel("time since the first submission (s)")
     ax.set_ylabel("values delivered")
     ax.set_title("Values delivered by each learner", fontsize=11)
     return ax
+
+
+def _crop_quiet_tail(ax: Axes, delivered: float, last: float, end: float) -> None:
+    """Show the time axis up to a little after ``last`` (the last delivery or event) when
+    the run went on long after it, and say so in words, so the action is not squeezed
+    into the left edge of a long quiet run. Axes sharing their x axis get the widest
+    crop of the group (the last one drawn must not cut the others)."""
+    right = end
+    if end > 1.6 * last:
+        right = max(last * 1.3, last + 0.002)
+        said = f"last value delivered at {delivered:.3g} s" if delivered else "no value delivered"
+        ax.text(0.98, 0.62, f"{said};\nnothing more until the run ended at {end:.3g} s",
+                transform=ax.transAxes, ha="right", va="center", fontsize=8, color="#444444")
+    ax.__dict__["_paxos_right"] = right
+    right = max(getattr(a, "_paxos_right", right) for a in ax.get_shared_x_axes().get_siblings(ax))
+    ax.set_xlim(-0.02 * right, right * 1.02)
 
 
 def _end_time(run: Run, learned: pd.DataFrame) -> float:
@@ -355,10 +383,11 @@ def sweep_heatmap(
         )
     ax.set_xticks(range(table.shape[1]), [short_number(c) for c in table.columns])
     ax.set_yticks(range(table.shape[0]), [short_number(c) for c in table.index])
-    ax.set_xlabel(x)
-    ax.set_ylabel(y)
-    ax.figure.colorbar(im, ax=ax, label=value)
-    ax.set_title(f"{value} by {x} and {y}", fontsize=11)
+    ax.set_xlabel(human(x))
+    ax.set_ylabel(human(y))
+    ax.figure.colorbar(im, ax=ax, label=human(value))
+    title = human(value)
+    ax.set_title(f"{title[:1].upper()}{title[1:]} by {x} and {y}", fontsize=11)
     return ax
 
 

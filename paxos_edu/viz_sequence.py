@@ -32,7 +32,14 @@ from .trace import (
     simulated_processes,
     steps,
 )
-from .viz_style import DROP_COLOR, KIND_COLORS, ROLE_COLORS, message_label, new_ax
+from .viz_style import (
+    DROP_COLOR,
+    KIND_COLORS,
+    ROLE_COLORS,
+    distinct_labels,
+    message_label,
+    new_ax,
+)
 
 # ---------------------------------------------------------------------- sequence diagram
 
@@ -301,9 +308,9 @@ def _finish_sequence(
     by_step = frame.groupby("step")["time"].min()
     by_step = by_step[by_step.diff().ne(0)]  # label a step only where the clock moved
     picks = np.unique(np.linspace(0, len(by_step) - 1, min(10, len(by_step))).astype(int))
-    ax.set_yticks(
-        by_step.index[picks], [f"{(t - t0) * scale:.1f}" for t in by_step.iloc[picks]], fontsize=8
-    )
+    # as many decimals as it takes for two ticks at different times to read differently
+    labels = distinct_labels([(t - t0) * scale for t in by_step.iloc[picks]])
+    ax.set_yticks(by_step.index[picks], labels, fontsize=8)
 
 
 # ---------------------------------------------------------------------- role graph

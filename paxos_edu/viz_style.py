@@ -61,14 +61,53 @@ def message_label(kind: str, rnd: Any, instance: Any) -> str:
 
 
 def short_number(v: Any) -> str:
-    """A number as a cell or bar label: integers whole, others in three digits."""
+    """A number as a cell or bar label, never in e-notation: integers whole (1500, not
+    1.5e+03), others with up to three significant digits (0.0123, 0.15, 1.23, 12.3, 123)
+    -- one format for every cell of a table or heatmap."""
     if isinstance(v, (int, np.integer)):
         return str(v)
     v = float(v)
-    if v == 0 or 0.01 <= abs(v) < 1000:
-        return f"{v:.3g}"
-    return f"{v:.2g}"
+    if not np.isfinite(v):
+        return "–"
+    if v == 0:
+        return "0"
+    if abs(v) >= 100 or v == round(v):
+        return f"{v:.0f}"
+    decimals = min(6, 2 - int(np.floor(np.log10(abs(v)))))
+    return f"{v:.{decimals}f}".rstrip("0").rstrip(".")
 
 
-__all__ = ["DROP_COLOR", "KIND_COLORS", "ROLE_COLORS", "SERIES_COLORS", "message_label",
-           "new_ax", "short_number"]  # fmt: skip
+def distinct_labels(values: Any, *, max_decimals: int = 6) -> list[str]:
+    """``values`` as tick labels with the fewest decimals (at least one) that keep
+    different values apart: 80.04 and 80.08 read ``80.04, 80.08``, never ``80.0, 80.0``."""
+    xs = [float(v) for v in values]
+    for decimals in range(1, max_decimals + 1):
+        labels = [f"{x:.{decimals}f}" for x in xs]
+        if all(a != b for (a, x), (b, y) in zip(zip(labels, xs), zip(labels[1:], xs[1:]))
+               if x != y):
+            return labels
+    return [f"{x:.{max_decimals}f}" for x in xs]
+
+
+COLUMN_LABELS: dict[str, str] = {
+    "completion_time_s": "completion time (s)",
+    "latency_p50_ms": "median latency (ms)",
+    "latency_p99_ms": "99th-percentile latency (ms)",
+    "retries": "retries (timeouts fired)",
+    "drops": "datagrams dropped",
+    "loss": "loss rate",
+    "timeout": "timeout (s)",
+    "values": "values (all clients)",
+    "values_per_client": "values per client",
+    "wall_time_s": "wall time (s)",
+}
+"""Human names (with units) of the columns of an experiment's results table."""
+
+
+def human(column: str) -> str:
+    """The human name of a results column (``completion_time_s`` -> ``completion time (s)``)."""
+    return COLUMN_LABELS.get(column, column.replace("_", " "))
+
+
+__all__ = ["COLUMN_LABELS", "DROP_COLOR", "KIND_COLORS", "ROLE_COLORS", "SERIES_COLORS",
+           "distinct_labels", "human", "message_label", "new_ax", "short_number"]  # fmt: skip

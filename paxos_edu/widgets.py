@@ -26,8 +26,11 @@ from IPython.display import HTML, Image, display
 from . import viz
 from .errors import UsageError
 from .experiments import (
+    FAILURE_RUN_S,
     ExperimentResult,
+    Verdict,
     duel_summary,
+    failure_verdict,
     late_learner,
     run_catchup,
     run_duel,
@@ -35,6 +38,7 @@ from .experiments import (
     run_failures,
     sweep,
 )
+from .viz_style import human
 
 if TYPE_CHECKING:  # pragma: no cover
     from .stepper import Stepper
@@ -66,10 +70,24 @@ def figure_image(fig: Any, dpi: int = 80) -> Image:
     return Image(data=buf.getvalue(), format="png")
 
 
-def _table(df: pd.DataFrame | Any, title: str = "") -> HTML:
+def _summary(text: str) -> str:
+    """The one-line summary shown beside a figure (what it shows, in numbers), as HTML."""
+    return f"<p style='margin:4px 0'>{html.escape(text)}</p>"
+
+
+def _verdict(verdict: Verdict) -> str:
+    """A verdict in green when the run did what Paxos promises, red otherwise, as HTML."""
+    color, mark = ("#137333", "✓") if verdict.ok else ("#c5221f", "✗")
+    return (f"<p style='margin:4px 0'><b style='color:{color}'>{mark} "
+            f"{html.escape(verdict.text)}</b></p>")
+
+
+def _table(df: pd.DataFrame | Any, title: str = "", *, before: str = "", after: str = "") -> HTML:
+    """A table with its title, and HTML ``before`` and ``after`` it (a verdict, a summary
+    line), in one block so the output keeps one object per part."""
     body = df.to_html() if hasattr(df, "to_html") else str(df)
     head = f"<b>{html.escape(title)}</b>" if title else ""
-    return HTML(f"<div style='overflow-x:auto'>{head}{body}</div>")
+    return HTML(f"<div style='overflow-x:auto'>{before}{head}{body}{after}</div>")
 
 
 class _Panel:
@@ -128,12 +146,24 @@ class _Panel:
         return self.widget._repr_mimebundle_(**kwargs)
 
 
+LABEL = {"description_width": "initial"}
+"""Controls size their label to its text, so no label is cut ("values/cli…")."""
+
+
 def _backend_toggle(default: Optional[str]) -> w.ToggleButtons:
     return w.ToggleButtons(
         options=[("real processes", "real"), ("simulator", "sim")],
         value=default or "real",
         description="backend",
+        style=LABEL,
     )
+
+
+def _results_table(results: pd.DataFrame) -> pd.DataFrame:
+    """A results table with human column names and units; ``values`` is labelled as the
+    total over all clients next to the per-client count a slider sets."""
+    shown = results.drop(columns=["clients"], errors="ignore")
+    return shown.rename(columns=human)
 
 
 # ---------------------------------------------------------------------- loss and timeout
@@ -170,7 +200,7 @@ class LossTimeoutExplorer(_Panel):
             min=0.0,
             max=0.6,
             step=0.05,
-            description="loss rate",
+            description="loss rate", style=LABEL,
             readout_format=".2f",
             continuous_update=False,
         )
@@ -179,7 +209,7 @@ class LossTimeoutExplorer(_Panel):
             min=0.02,
             max=1.0,
             step=0.02,
-            description="timeout (s)",
+            description="timeout (s)", style=LABEL,
             readout_format=".2f",
             continuous_update=False,
         )
@@ -187,21 +217,24 @@ class LossTimeoutExplorer(_Panel):
             value=params.pop("values", 20),
             min=1,
             max=500,
-            description="values/client",
+            description="values per client", style=LABEL,
             continuous_update=False,
         )
         self.seed = w.IntText(
-            value=params.pop("seed", 1), description="seed", layout=w.Layout(width="170px")
+            value=params.pop("seed", 1), description="seed", style=LABEL,
+            layout=w.Layout(width="170px"),
         )
         self.mode = w.Dropdown(
             options=["multi", "classic"],
             value=params.pop("mode", "multi"),
-            description="mode",
+            description="mode", style=LABEL,
             layout=w.Layout(width="200px"),
         )
         self.backend = _backend_toggle(backend)
         self.run_button = w.Button(description="Run", icon="play", button_style="primary")
-        self.progress = w.FloatProgress(value=0.0, min=0.0, max=1.0, description="progress")
+        self.progress = w.FloatProgress(
+            value=0.0, min=0.0, max=1.0, description="progress", style=LABEL
+        )
         self.results = pd.DataFrame()
         self.last: Optional[ExperimentResult] = None
         for widget, css in ((self.loss, "loss"), (self.timeout, "timeout"),
@@ -251,8 +284,15 @@ class LossTimeoutExplorer(_Panel):
         fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4), layout="constrained")
         viz.latency_histogram(result, ax=left)
         viz.retries_bar(result, ax=right)
+        r = result.row()
+        line = (f"{r['values']} values ({r['values_per_client']} per client × {r['clients']} "
+                f"clients), loss {r['loss']:g}, timeout {r['timeout']:g} s: "
+                + (f"all delivered in {r['completion_time_s']:.3f} s" if r["complete"]
+                   else "not all delivered")
+                + f", {r['retries']} retries, {r['drops']} datagrams dropped")
         return [
-            _table(self.results.round(4), "Runs so far (last one at the bottom)"),
+            _table(_results_table(self.results.round(4)), "Runs so far (last one at the bottom)",
+                   after=_summary(line)),
             result.report,
             figure_image(fig),
         ]
@@ -272,6 +312,7 @@ class SweepWidget(_Panel):
     METRICS = [
         ("completion time (s)", "completion_time_s"),
         ("median latency (ms)", "latency_p50_ms"),
+        ("99th-percentile latency (ms)", "latency_p99_ms"),
         ("retries", "retries"),
         ("drops", "drops"),
     ]
@@ -289,13 +330,14 @@ class SweepWidget(_Panel):
         super().__init__()
         self.sweep_fn = sweep_fn
         self.extra = {"batch": 1, **params}
-        self.loss_values = w.Text(value=loss_values, description="loss rates")
-        self.timeout_values = w.Text(value=timeout_values, description="timeouts (s)")
+        self.loss_values = w.Text(value=loss_values, description="loss rates", style=LABEL)
+        self.timeout_values = w.Text(value=timeout_values, description="timeouts (s)", style=LABEL)
         self.values = w.IntSlider(
-            value=values, min=1, max=200, description="values/client", continuous_update=False
+            value=values, min=1, max=200, description="values per client", style=LABEL,
+            continuous_update=False,
         )
         self.metric = w.Dropdown(
-            options=self.METRICS, value="completion_time_s", description="colour by"
+            options=self.METRICS, value="completion_time_s", description="colour by", style=LABEL
         )
         self.backend = _backend_toggle(backend)
         self.run_button = w.Button(description="Run sweep", icon="play", button_style="primary")
@@ -349,8 +391,15 @@ class SweepWidget(_Panel):
         """(Re)draw the last sweep coloured by the chosen metric."""
         if self.results is None:
             return
-        ax = viz.sweep_heatmap(self.results, "loss", "timeout", self.metric.value)
-        self._show(figure_image(ax.figure), _table(self.results.round(4), "All runs"))
+        metric = self.metric.value
+        ax = viz.sweep_heatmap(self.results, "loss", "timeout", metric)
+        column = self.results[metric]
+        best = self.results.loc[column.idxmin()] if column.notna().any() else None
+        line = (f"{len(self.results)} runs; lowest {human(metric)}: "
+                f"{best[metric]:.4g} at loss {best['loss']:g}, timeout {best['timeout']:g} s"
+                if best is not None else f"{len(self.results)} runs; none completed")
+        self._show(figure_image(ax.figure),
+                   _table(_results_table(self.results.round(4)), "All runs", before=_summary(line)))
 
 
 # ---------------------------------------------------------------------- lessons 05-07
@@ -365,9 +414,12 @@ class _LessonExplorer(_Panel):
         self.run_button = w.Button(description="Run", icon="play", button_style="primary")
         self.run_button.on_click(lambda _: self.run())
         self.last: Optional[ExperimentResult] = None
-        self.seed = w.IntText(value=1, description="seed", layout=w.Layout(width="170px"))
+        self.seed = w.IntText(
+            value=1, description="seed", style=LABEL, layout=w.Layout(width="170px")
+        )
         self.values = w.IntSlider(
-            value=10, min=1, max=200, description="values/client", continuous_update=False
+            value=10, min=1, max=200, description="values per client", style=LABEL,
+            continuous_update=False,
         )
 
     def _invoke(self) -> ExperimentResult:  # pragma: no cover - abstract
@@ -396,7 +448,7 @@ class DuelExplorer(_LessonExplorer):
 
     def __init__(self, *, run_fn: Optional[Callable[..., ExperimentResult]] = None) -> None:
         super().__init__(run_fn)
-        self.proposers = w.IntSlider(value=2, min=1, max=3, description="proposers")
+        self.proposers = w.IntSlider(value=2, min=1, max=3, description="proposers", style=LABEL)
         self.backoff = w.Checkbox(value=True, description="backoff")
         self.widget = w.VBox(
             [
@@ -419,8 +471,14 @@ class DuelExplorer(_LessonExplorer):
 
     def _outcome(self, result: ExperimentResult) -> list[Any]:
         ax = viz.rounds_over_time(result.run)
-        summary = pd.DataFrame([duel_summary(result)])
-        return [_table(summary.round(4), "Duel"), figure_image(ax.figure), result.report]
+        d = duel_summary(result)
+        line = (f"{len(result.run.proposed)} values, {d['proposers']} proposer(s), backoff "
+                f"{'on' if d['backoff'] else 'off'}: {d['leaderships']} leaderships, "
+                f"{d['step_downs']} step-downs, highest round {d['highest_round']}, "
+                + (f"done in {d['completion_time_s']:.3f} s" if d["complete"] else "not complete"))
+        summary = pd.DataFrame([d]).rename(columns=human)
+        return [_table(summary.round(4), "Duel", after=_summary(line)), figure_image(ax.figure),
+                result.report]
 
 
 class FailureExplorer(_LessonExplorer):
@@ -437,22 +495,25 @@ class FailureExplorer(_LessonExplorer):
     ) -> None:
         super().__init__(run_fn)
         self.values.value = 50
-        self.acceptors_up = w.ToggleButtons(options=[3, 2, 1], value=3, description="acceptors up")
+        self.verdict: Optional[Verdict] = None
+        self.acceptors_up = w.ToggleButtons(
+            options=[3, 2, 1], value=3, description="acceptors up", style=LABEL
+        )
         self.kill_role = w.Dropdown(
             options=[("nobody", ""), ("an acceptor", "acceptor"), ("a proposer", "proposer")],
             value="",
-            description="kill",
+            description="kill", style=LABEL,
         )
         self.kill_id = w.BoundedIntText(
-            value=1, min=1, max=3, description="id", layout=w.Layout(width="150px")
+            value=1, min=1, max=3, description="id", style=LABEL, layout=w.Layout(width="150px")
         )
-        self.kill_at = w.FloatSlider(
+        self.kill_at = w.FloatSlider(  # spans the whole run: a kill can land anywhere in it
             value=0.005,
             min=0.0,
-            max=0.5,
+            max=FAILURE_RUN_S,
             step=0.005,
             readout_format=".3f",
-            description="at (s)",
+            description="at (s)", style=LABEL,
             continuous_update=False,
         )
         self.backend = _backend_toggle(backend)
@@ -466,19 +527,18 @@ class FailureExplorer(_LessonExplorer):
             ]
         )
 
-    def _invoke(self) -> ExperimentResult:
+    def _setup(self) -> dict[str, Any]:
         kill = (self.kill_role.value, int(self.kill_id.value)) if self.kill_role.value else None
+        return {"acceptors_up": int(self.acceptors_up.value), "kill": kill,
+                "kill_at": float(self.kill_at.value)}
+
+    def _invoke(self) -> ExperimentResult:
         params = {
             "values": int(self.values.value),
             "seed": int(self.seed.value),
             "backend": self.backend.value,
         }
-        return (self.run_fn or run_failures)(
-            params,
-            acceptors_up=int(self.acceptors_up.value),
-            kill=kill,
-            kill_at=float(self.kill_at.value),
-        )
+        return (self.run_fn or run_failures)(params, **self._setup())
 
     def _outcome(self, result: ExperimentResult) -> list[Any]:
         events = {}
@@ -498,9 +558,13 @@ class FailureExplorer(_LessonExplorer):
                 "safe": result.safe,
             }
         )
+        # The verdict compares the outcome with what Paxos promises for this setup: a run
+        # that stops without a quorum is a success of the lesson, not a red failure.
+        self.verdict = failure_verdict(result, **self._setup())
+        report = result.run.check(expect_complete=self.verdict.expect_progress)
         return [
-            _table(summary, "What each learner delivered"),
-            result.report,
+            _table(summary, "What each learner delivered", before=_verdict(self.verdict)),
+            report,
             figure_image(ax.figure),
         ]
 
@@ -524,11 +588,12 @@ class CatchUpExplorer(_LessonExplorer):
             max=2.0,
             step=0.05,
             readout_format=".2f",
-            description="starts at (s)",
+            description="starts at (s)", style=LABEL,
             continuous_update=False,
         )
         self.loss = w.FloatSlider(
-            value=0.0, min=0.0, max=0.5, step=0.05, description="loss rate", continuous_update=False
+            value=0.0, min=0.0, max=0.5, step=0.05, description="loss rate", style=LABEL,
+            continuous_update=False,
         )
         self.backend = _backend_toggle(backend)
         self.widget = w.VBox(

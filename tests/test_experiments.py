@@ -126,3 +126,54 @@ def test_real_failures_and_catch_up():
     assert late.complete
     rows = late.run.learned[late.run.learned["learner"] == experiments.late_learner(late)]
     assert len(rows) == 40
+
+
+# ---------------------------------------------------------------------- issue 13, defects 5, 6, 9
+
+
+def test_more_values_per_client_make_a_longer_duel():
+    # with the protocol's batch every value fitted in one instance: 1 and 20 values per
+    # client were the same single fight (issue 13, defect 5)
+    one = experiments.duel_summary(experiments.run_duel({"proposers": 2, "backoff": False,
+                                                         "values": 1}))
+    many = experiments.duel_summary(experiments.run_duel({"proposers": 2, "backoff": False,
+                                                          "values": 20}))
+    assert many["highest_round"] > one["highest_round"]
+    assert many["completion_time_s"] > one["completion_time_s"]
+
+
+def test_row_names_values_per_client_and_the_total():
+    row = experiments.run_experiment(sim_params(clients=2)).row()
+    assert row["values_per_client"] == 5 and row["clients"] == 2 and row["values"] == 10
+
+
+def test_failure_verdict_counts_a_stop_without_quorum_as_expected():
+    stuck = experiments.run_failures({"values": 5}, acceptors_up=1)
+    verdict = experiments.failure_verdict(stuck, acceptors_up=1)
+    assert stuck.safe and not stuck.complete
+    assert verdict.ok and not verdict.expect_progress
+    assert verdict.text.startswith("as expected: safe, progress stopped at 0 of 10 values")
+    assert "only 1 of 3 acceptors up, and a quorum is 2" in verdict.text
+
+
+def test_failure_verdict_expects_progress_while_a_quorum_and_a_proposer_live():
+    fine = experiments.run_failures({"values": 5}, kill=("proposer", 1), kill_at=0.005)
+    verdict = experiments.failure_verdict(fine, kill=("proposer", 1), kill_at=0.005)
+    assert verdict == experiments.Verdict(True, True, "as expected: safe, all 10 values delivered")
+    late = experiments.run_failures({"values": 5}, acceptors_up=2, kill=("acceptor", 1),
+                                    kill_at=2.0)
+    verdict = experiments.failure_verdict(late, acceptors_up=2, kill=("acceptor", 1), kill_at=2.0)
+    assert late.complete and verdict.ok and not verdict.expect_progress
+    assert "before progress could stop" in verdict.text
+
+
+def test_failure_verdict_is_red_when_progress_was_expected_but_missing():
+    stuck = experiments.run_failures({"values": 5}, acceptors_up=1)
+    # judged as if all three acceptors had been up: progress was owed
+    verdict = experiments.failure_verdict(stuck, acceptors_up=3)
+    assert not verdict.ok and verdict.text.startswith("unexpected: safe, but only 0 of 10")
+
+
+def test_a_failure_run_is_long_enough_for_every_kill_time():
+    result = experiments.run_failures({"values": 2}, acceptors_up=1)
+    assert result.params["until"] == experiments.FAILURE_RUN_S

@@ -13,7 +13,7 @@ import pytest  # noqa: E402
 from matplotlib.patches import FancyArrowPatch  # noqa: E402
 from run_helper import REAL  # noqa: E402
 
-from paxos_edu import experiments, explore, viz  # noqa: E402
+from paxos_edu import experiments, explore, viz, viz_style  # noqa: E402
 from paxos_edu.errors import UsageError  # noqa: E402
 from paxos_edu.sim import Simulation  # noqa: E402
 
@@ -204,7 +204,8 @@ def test_sweep_heatmap_annotates_each_cell_and_greys_missing_ones():
     ax = viz.sweep_heatmap(df, "loss", "timeout", "completion_time_s")
     texts = [t.get_text() for t in ax.texts]
     assert len(texts) == 4 and "–" in texts and "0.5" in texts
-    assert ax.get_xlabel() == "loss" and ax.get_ylabel() == "timeout"
+    # the swept parameters label the axes, in human words with units (issue 13, defect 9)
+    assert ax.get_xlabel() == "loss rate" and ax.get_ylabel() == "timeout (s)"
     assert len(ax.figure.axes) == 2  # with its colour bar
 
 
@@ -270,3 +271,81 @@ def test_sequence_diagram_labels_carry_the_values_of_a_simulation():
     sim.deliver_all("PHASE1B")
     texts = [t.get_text() for t in viz.sequence_diagram(sim).texts]
     assert "2A 1.1 i0 [v]" in texts and "submit [v]" in texts
+
+
+# ---------------------------------------------------------------------- issue 13, defects 4 and 9
+
+
+def _duel_sim():
+    """Notebook 05's manual duel: several steps within one 0.1 ms of virtual time."""
+    duel = Simulation(acceptors=3, proposers=2, learners=1, clients=1, manual=True,
+                      backoff=False, seed=1)
+    duel.submit(1, ["x"])
+    duel.deliver_all("SUBMIT")
+    duel.advance(0.01)
+    duel.deliver_all("PHASE1A")
+    duel.deliver_all("PHASE1B")
+    duel.advance(0.07)
+    for _ in range(4):
+        for kind in ("PHASE1A", "PHASE2A", "NACK", "PHASE1B"):
+            duel.deliver_all(kind)
+        duel.advance(0.01)
+    return duel
+
+
+def test_sequence_diagram_time_ticks_never_repeat_a_label():
+    ax = viz.sequence_diagram(_duel_sim(), instances=[0], kinds=["1A", "1B", "2A", "NACK"])
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert len(labels) >= 5 and len(set(labels)) == len(labels), labels
+
+
+def test_distinct_labels_use_just_enough_decimals():
+    assert viz_style.distinct_labels([80.0, 80.04, 80.08, 90.0]) == [
+        "80.00", "80.04", "80.08", "90.00"]
+    assert viz_style.distinct_labels([6.1, 10.0]) == ["6.1", "10.0"]
+
+
+def test_short_number_never_writes_e_notation():
+    assert [viz_style.short_number(v) for v in (1500.0, 1834.7, 0.0081, 0.15, 2.0, 12.34)] == [
+        "1500", "1835", "0.0081", "0.15", "2", "12.3"]
+    df = pd.DataFrame({"loss": [0.0, 0.3], "timeout": [0.5, 0.5], "latency_p99_ms": [7.45, 1834.7]})
+    ax = viz.sweep_heatmap(df, "loss", "timeout", "latency_p99_ms")
+    assert not [t.get_text() for t in ax.texts if "e+" in t.get_text()]
+
+
+def test_sweep_heatmap_title_and_colour_bar_are_human():
+    df = pd.DataFrame({"loss": [0.0, 0.1], "timeout": [0.2, 0.2], "completion_time_s": [0.1, 0.4]})
+    ax = viz.sweep_heatmap(df, "loss", "timeout", "completion_time_s")
+    assert ax.get_title() == "Completion time (s) by loss and timeout"
+    assert ax.figure.axes[-1].get_ylabel() == "completion time (s)"
+
+
+def test_latency_histogram_median_and_p99_labels_never_overlap():
+    latency = pd.DataFrame({"latency": [0.100] * 60 + [0.101] * 40})  # median ~ p99
+    ax = viz.latency_histogram(latency)
+    renderer = ax.figure.canvas.get_renderer()
+    texts = [t for t in ax.texts if t.get_text().strip().startswith(("median", "p99"))]
+    assert len(texts) == 2
+    a, b = (t.get_window_extent(renderer) for t in texts)
+    assert not a.overlaps(b)
+    assert all(t.get_window_extent(renderer).y1 <= ax.bbox.y1 + 1 for t in texts)
+
+
+def test_delivered_over_time_crops_a_long_quiet_tail_and_says_so():
+    stuck = experiments.run_failures({"values": 5}, acceptors_up=2, kill=("acceptor", 1),
+                                     kill_at=0.01)
+    ax = viz.delivered_over_time(stuck, events={"acceptor 1 killed": 0.01})
+    assert ax.get_xlim()[1] < 0.1  # the run lasts 3 s; the action is in its first 10 ms
+    note = [t.get_text() for t in ax.texts]
+    assert any("nothing more until the run ended at 2.9" in t for t in note), note
+
+
+def test_delivered_over_time_on_shared_axes_keeps_the_widest_run():
+    slow = {"values": 30, "batch": 1, "window": 4}
+    long_run = experiments.run_failures(slow, kill=("proposer", 1), kill_at=0.02)
+    short_run = experiments.run_failures(slow, kill=("acceptor", 1), kill_at=0.02)
+    fig, (left, right) = plt.subplots(1, 2, sharex=True, sharey=True)
+    viz.delivered_over_time(long_run, ax=left)
+    viz.delivered_over_time(short_run, ax=right)
+    end = float(long_run.run.learned["time"].max() - long_run.run.proposed["time"].min())
+    assert left.get_xlim() == right.get_xlim() and right.get_xlim()[1] >= end

@@ -185,3 +185,71 @@ def test_loss_timeout_explorer_on_real_processes():
     assert (
         isinstance(explorer.results, pd.DataFrame) and explorer.results["backend"].iloc[0] == "real"
     )
+
+
+# ---------------------------------------------------------------------- issue 13, defects 5, 6, 9
+
+
+def test_duel_explorer_values_slider_changes_the_duel(no_pictures):
+    duel = widgets.DuelExplorer()
+    duel.backoff.value = False
+    duel.values.value = 1
+    few = experiments.duel_summary(duel.run())
+    duel.values.value = 20
+    many = duel.run()
+    assert many.params["values"] == 20 and len(many.run.proposed) == 40
+    assert experiments.duel_summary(many)["highest_round"] > few["highest_round"]
+    assert "40 values, 2 proposer(s), backoff off" in duel.shown[0].data
+
+
+def test_failure_explorer_without_quorum_is_green_as_expected(no_pictures):
+    fail = widgets.FailureExplorer()
+    fail.acceptors_up.value = 1
+    fail.values.value = 5
+    fail.run()
+    block, report = fail.shown[0].data, fail.shown[1]
+    assert fail.verdict.ok and "as expected: safe, progress stopped" in block
+    assert "#137333" in block and "#c5221f" not in block
+    assert "Properties violated" not in report._repr_html_()
+
+
+def test_failure_explorer_kill_time_spans_the_whole_run():
+    fail = widgets.FailureExplorer()
+    assert fail.kill_at.max == experiments.FAILURE_RUN_S
+    seen = {}
+
+    def spy(params, **kw):
+        seen.update(kw)
+        return experiments.run_failures(dict(params, values=2), **kw)
+
+    fail.run_fn = spy
+    fail.kill_role.value = "acceptor"
+    fail.kill_at.value = 2.5
+    result = fail.run()
+    assert seen["kill_at"] == 2.5 and result.params["until"] >= 2.5
+
+
+def test_widget_labels_are_never_cut():
+    boxes = [widgets.LossTimeoutExplorer(backend="sim"), widgets.SweepWidget(),
+             widgets.DuelExplorer(), widgets.FailureExplorer(), widgets.CatchUpExplorer()]
+    cut = []
+    for box in boxes:
+        for control in vars(box).values():
+            if isinstance(control, widgets.w.Button) or not getattr(control, "description", ""):
+                continue
+            if isinstance(control, (widgets.w.Checkbox, widgets.w.Output)):
+                continue  # a checkbox's label sits beside it, uncut
+            if isinstance(control, widgets.w.Widget):
+                if control.style.description_width != "initial":
+                    cut.append(f"{type(box).__name__}.{control.description}")
+    assert not cut
+    assert boxes[0].values.description == "values per client"
+
+
+def test_loss_timeout_table_labels_values_per_client_and_total(no_pictures):
+    explorer = widgets.LossTimeoutExplorer(backend="sim", values=3)
+    explorer.run()
+    table = explorer.shown[0].data
+    assert "values per client" in table and "values (all clients)" in table
+    assert "completion time (s)" in table and "completion_time_s" not in table
+    assert "6 values (3 per client × 2 clients)" in table
