@@ -332,7 +332,9 @@ def test_a_listening_acceptor_answers_no_prepare_and_votes_after_its_quiet_time(
                                    Heartbeat(1, R1, 0)], ids=["2a", "2b", "heartbeat"])
 def test_a_listening_acceptor_that_hears_a_running_cluster_halts_with_status_2(heard):
     r = Harness(Acceptor(3, listen_until=0.3))
-    r.feed(heard, now=0.1)
+    r.feed(heard, now=0.1).expect_nothing()  # the verdict waits for the end of listening
+    r.feed(Phase1A(R1, 0, True), now=0.2).expect_nothing()
+    r.tick(now=0.3)
     r.take_notes("amnesia")
     (halt,) = r.pending
     r.pending.clear()
@@ -340,4 +342,13 @@ def test_a_listening_acceptor_that_hears_a_running_cluster_halts_with_status_2(h
     assert "may have forgotten promises" in halt.reason and "--storage" in halt.reason
     assert "--fresh" in halt.reason and "acceptor 3" in halt.reason
     r.feed(Phase1A(R1, 0, True), now=0.5).expect_nothing()  # never votes
-    assert r.role.deadline() is None
+    assert r.role.deadline() is None and r.role.rnd == 0
+
+
+def test_a_late_tick_still_halts_before_the_next_message_is_answered():
+    r = Harness(Acceptor(3, listen_until=0.3))
+    r.feed(Heartbeat(1, R1, 4), now=0.1).expect_nothing()
+    r.feed(Phase1A(R1, 0, True), now=0.4)  # after the listening time, before any tick
+    r.take_notes("amnesia")
+    assert [type(e) for e in r.pending] == [Halt]
+    r.pending.clear()

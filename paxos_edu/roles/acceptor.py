@@ -22,8 +22,8 @@ what it promised in an earlier life. The real runtime therefore starts one that 
 before (a marker, :func:`paxos_edu.storage.ran_before`; unless the operator asserts
 ``--fresh``) *listening*: until ``listen_until`` it answers nothing, and hearing a round
 or a vote under way -- a 2A on the acceptors group, a 2B, a decision or a leader's
-heartbeat on the learners group -- halts it with exit status 2 and a message on how to
-restart acceptors safely. Why this is the safe side:
+heartbeat on the learners group -- halts it, at the end of that time, with exit status 2
+and a message on how to restart acceptors safely. Why this is the safe side:
 
 * an acceptor's memory matters only if it promised or voted, and both happen only
   when a proposer holds a round: a leader then sends 2As while values flow and a
@@ -69,6 +69,9 @@ from ..rounds import plausible_round
 
 AMNESIA_STATUS = 2
 """Exit status of an acceptor that refuses to vote (it may have forgotten promises)."""
+_RUNNING = {Phase2A: "a 2A (a proposer leads)", Phase2B: "a vote (2B)",
+            Decision: "a decision", Heartbeat: "a leader's heartbeat"}
+"""What a listening acceptor takes for a sign of a running cluster."""
 
 
 @dataclass(slots=True)
@@ -109,6 +112,7 @@ class Acceptor:
         self.durable = durable
         self.listen_until = listen_until
         self.halted = False
+        self._heard: Optional[Message] = None  # first sign of a running cluster, listening
         # Bug.REPLY_BEFORE_DURABLE: entries held back until the next message.
         self._late: list[Effect] = []
         self._lazy = durable and Bug.REPLY_BEFORE_DURABLE in bugs
@@ -118,8 +122,11 @@ class Acceptor:
     def handle(self, msg: Message, now: float) -> list[Effect]:
         """React to one message from the acceptors group (or, while listening, the
         learners group)."""
-        if self.listen_until is not None and now < self.listen_until:
-            return self._listen(msg)
+        if self.listen_until is not None:
+            if now < self.listen_until:
+                return self._listen(msg)
+            verdict = self._stop_listening()  # the tick is late: decide now
+            return verdict if self.halted else verdict + self.handle(msg, now)
         if self.halted:
             return []
         match msg:
@@ -191,27 +198,29 @@ class Acceptor:
         return late + [e for e in effects if e.__class__ is not Persist]
 
     def _listen(self, msg: Message) -> list[Effect]:
-        """While listening: ignore a prepare, halt on a sign of a running cluster."""
-        if self.halted:
-            return []
-        heard = {Phase2A: "a 2A (a proposer leads)", Phase2B: "a vote (2B)",
-                 Decision: "a decision", Heartbeat: "a leader's heartbeat"}.get(type(msg))
-        if heard is None or (type(msg) is Heartbeat and not (msg.rnd or msg.decided)):
-            # A prepare (its proposer retries), a follower's round-0 heartbeat (nobody
-            # leads yet), a learner's catch-up request: no sign of promises made.
-            return []
-        self.halted = True
-        return [Note("amnesia", {"heard": msg.kind.name}), Halt(AMNESIA_STATUS, (
-            f"acceptor {self.id}: the cluster is already running (heard {heard}) and this "
-            "acceptor has no storage: if it ran before, it may have forgotten promises and "
-            "votes, and voting now could break agreement. Restart acceptors with stable "
-            "storage ('storage <dir>' in the config, or --storage DIR) so that they recover "
-            f"what they promised; only if acceptor {self.id} never ran in this cluster, "
-            "start it with --fresh."))]
+        """While listening: answer nothing; remember the first sign of a running cluster
+        (the verdict waits for the end of the listening time, so that a twin -- another
+        live process with this id, see identity.py -- is reported as such first)."""
+        if self._heard is None and type(msg) in _RUNNING and not (
+                type(msg) is Heartbeat and not (msg.rnd or msg.decided)):
+            # Not a prepare (its proposer retries), a follower's round-0 heartbeat (nobody
+            # leads yet) or a learner's catch-up request: those show no promise made.
+            self._heard = msg
+        return []
 
     def _stop_listening(self) -> list[Effect]:
         self.listen_until = None
-        return [Note("listened", {"acceptor": self.id})]
+        msg = self._heard
+        if msg is None:
+            return [Note("listened", {"acceptor": self.id})]
+        self.halted = True
+        return [Note("amnesia", {"heard": msg.kind.name}), Halt(AMNESIA_STATUS, (
+            f"acceptor {self.id}: the cluster is already running (heard {_RUNNING[type(msg)]}) "
+            "and this acceptor has no storage: if it ran before, it may have forgotten "
+            "promises and votes, and voting now could break agreement. Restart acceptors "
+            "with stable storage ('storage <dir>' in the config, or --storage DIR) so that "
+            f"they recover what they promised; only if acceptor {self.id} never ran in this "
+            "cluster, start it with --fresh."))]
 
     # ------------------------------------------------------------------ phases
 

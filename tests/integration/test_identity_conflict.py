@@ -78,7 +78,8 @@ def test_second_acceptor_1_exits_2_and_the_first_keeps_serving(tmp_path):
 @pytest.mark.integration
 @pytest.mark.timeout(90)
 def test_clean_restart_of_a_killed_acceptor_is_no_conflict(tmp_path):
-    with Cluster(seed=52, log_dir=tmp_path / "run", timeout=TIMEOUT) as c:
+    # With storage: restarted without, it would rightly refuse to vote (roles/acceptor.py).
+    with Cluster(seed=52, log_dir=tmp_path / "run", timeout=TIMEOUT, storage=True) as c:
         c.submit(1, [f"before-{i}" for i in range(50)])
         c.wait(timeout=20)
         c.kill("acceptor", 1)
