@@ -340,3 +340,28 @@ def test_the_assets_are_package_data_of_a_plain_install():
     globs = setup["package-data"]["paxos_edu.lamport"]
     assets = [p for p in (root / "paxos_edu" / "lamport").iterdir() if p.suffix in (".js", ".css")]
     assert len(assets) == 2 and all(any(p.match(g) for g in globs) for p in assets)
+
+
+def test_an_instance_decided_behind_a_gap_is_marked_where_the_learner_learns_it():
+    """A learner that hears a quorum of votes for instance 1 before instance 0 is decided
+    cannot deliver yet: a decision mark (◇) sits on that row, the delivery comes later."""
+    sim = Simulation(acceptors=3, proposers=1, learners=1, clients=1, manual=True, seed=1,
+                     batch=1)
+    sim.submit(1, ["a", "b"])
+    sim.deliver_all("SUBMIT")
+    sim.advance(0.01)
+    sim.deliver_all("PHASE1A")
+    sim.deliver_all("PHASE1B")
+    sim.deliver_all("PHASE2A")
+    votes = [c for c in sim.in_flight if c.kind == "PHASE2B" and c.receiver == "learner1"]
+    assert {c.message.instance for c in votes} == {0, 1}
+    for copy in sorted(votes, key=lambda c: -c.message.instance):  # instance 1 first
+        sim.deliver(copy.id)
+    data = diagram_data(sim)
+    (decision,) = [m for m in data["marks"] if m["type"] == "decision"]
+    deliveries = [m for m in data["marks"] if m["type"] == "delivery"]
+    assert decision["process"] == "learner1" and decision["instance"] == 1
+    assert "waits for an earlier instance" in decision["detail"]
+    assert [m["values"] for m in deliveries] == [["a", "b"]]  # both at once, later
+    assert deliveries[0]["instances"] == [0, 1]
+    assert deliveries[0]["row"] > decision["row"]

@@ -386,7 +386,13 @@ function render({model, el}) {
       if (mk.type === "delivery") {
         svg("path", {d: `M${x},${y - 6} L${x + 6},${y} L${x},${y + 6} L${x - 6},${y} z`, class: "lamport-diamond"}, g);
         const t = svg("text", {x: x + 10, y: y + 4, class: "lamport-mark-label"}, g);
-        t.textContent = `${mk.violation ? "\u2717 " : ""}${mk.text}${mk.instance !== null && mk.instance !== undefined ? ` (i${mk.instance})` : ""}`;
+        const inst = mk.instances && mk.instances.length ? mk.instances : [];
+        const where = inst.length === 1 ? ` (i${inst[0]})` : inst.length > 1 ? ` (i${inst[0]}\u2013i${inst[inst.length - 1]})` : "";
+        t.textContent = `${mk.violation ? "\u2717 " : ""}${mk.text}${where}`;
+      } else if (mk.type === "decision") {
+        svg("path", {d: `M${x},${y - 6} L${x + 6},${y} L${x},${y + 6} L${x - 6},${y} z`, class: "lamport-decided"}, g);
+        const t = svg("text", {x: x + 10, y: y + 4, class: "lamport-mark-label lamport-decision-label"}, g);
+        t.textContent = mk.text;
       } else if (mk.type === "crash") {
         const c = 6;
         svg("path", {d: `M${x - c},${y - c} L${x + c},${y + c} M${x - c},${y + c} L${x + c},${y - c}`, class: "lamport-crash-mark"}, g);
@@ -428,6 +434,7 @@ function render({model, el}) {
     }
     const hints = ["\u2014 received", "\u2717 dropped at the receiver", "\u00B7\u00B7\u00B7 in flight, ends on the now line",
                    "\u25C6 delivered by a learner"];
+    if (d.marks.some((m) => m.type === "decision" && m.row < k)) hints.push("\u25C7 decided, not delivered there");
     if (d.messages.some((m) => m.exact === false)) hints.push("- - - sender inferred from the logs");
     if (d.interactive) hints.push("click a message in flight to deliver or drop it");
     html("span", {class: "lamport-hints"}, legend, hints.join("   "));

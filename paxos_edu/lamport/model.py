@@ -49,6 +49,7 @@ from ..messages import (
     Phase2B,
     Submit,
 )
+from ..quorum import quorum_size
 from ..rounds import NO_ROUND, format_round
 from ..sim_tables import summarize
 
@@ -225,6 +226,7 @@ def _from_simulation(sim: Any, title: Optional[str], *, live: bool) -> dict[str,
             arrow["clickable"] = live and arrow["msg_id"] in in_flight
     arrows.sort(key=lambda a: (a["sent"], a["end"] if a["end"] is not None else math.inf))
     marks = _sim_delivery_marks(sim, trace, row_of)
+    marks += _sim_decision_marks(sim, trace, row_of, messages_of, marks, procs)
     marks += _sim_process_marks(sim, trace, row_of, rows)
     report = check_sequences(sim.delivered, sim.proposed, expect_complete=False)
     violation = _violation(report, marks)
@@ -311,6 +313,50 @@ def _sim_delivery_marks(sim: Any, trace: list, row_of: list[int]) -> list[dict[s
     return marks
 
 
+def _sim_decision_marks(sim: Any, trace: list, row_of: list[int], messages_of: dict,
+                        marks: list[dict[str, Any]], procs: list[str]) -> list[dict[str, Any]]:
+    """Where a learner learns that an instance is decided (a quorum of 2B of one round, or
+    a decision) without delivering it there: the value waits behind an earlier instance,
+    or is a no-op, which is never delivered. A delivery on the same row says it already."""
+    acceptors = getattr(sim, "acceptor_count", None) or sum(p.startswith("acceptor") for p in procs)
+    quorum = quorum_size(max(int(acceptors), 1))
+    delivered_at: dict[tuple[str, int], int] = {}
+    for m in marks:
+        if m["type"] == "delivery" and m["instance"] is not None:
+            delivered_at.setdefault((m["process"], m["instance"]), m["row"])
+    out = []
+    for learner in sorted(sim.delivered):
+        name = f"learner{learner}"
+        votes: dict[tuple[int, int], set[int]] = {}
+        decided: set[int] = set()
+        for index, rec in enumerate(trace):
+            if rec.event != "delivered" or rec.receiver != name:
+                continue
+            msg = messages_of.get(rec.msg_id)
+            if isinstance(msg, Phase2B):
+                voters = votes.setdefault((msg.instance, msg.rnd), set())
+                voters.add(msg.acceptor)
+                if len(voters) < quorum:
+                    continue
+            elif not isinstance(msg, Decision):
+                continue
+            if msg.instance in decided:
+                continue
+            decided.add(msg.instance)
+            row = row_of[index]
+            at = delivered_at.get((name, msg.instance))
+            if at is not None and at <= row:
+                continue
+            value = ", ".join(v.value for v in msg.value) if msg.value else "no-op"
+            why = ("a no-op: nothing to deliver" if not msg.value else
+                   "waits for an earlier instance" if at is not None else "not delivered (yet)")
+            out.append({"type": "decision", "process": name, "row": row, "instance": msg.instance,
+                        "text": f"i{msg.instance} decided", "t": rec.time, "violation": False,
+                        "detail": f"{_human(name)} learns that instance {msg.instance} is "
+                                  f"decided: {value!r}, {why}"})
+    return out
+
+
 def _delivery_mark(process: str, row: int, pos: int, value: str, instance: Optional[int],
                    t: Optional[float]) -> dict[str, Any]:
     where = f" (instance {instance})" if instance is not None else ""
@@ -328,12 +374,15 @@ def _merge_marks(marks: list[dict[str, Any]]) -> list[dict[str, Any]]:
         key = (m["process"], m["row"]) if m["type"] == "delivery" else None
         first = at.get(key) if key else None
         if first is None:
-            m = dict(m, values=[m["value"]] if "value" in m else [])
+            m = dict(m, values=[m["value"]] if "value" in m else [],
+                     instances=[m["instance"]] if m.get("instance") is not None else [])
             if key:
                 at[key] = m
             out.append(m)
             continue
         first["values"].append(m["value"])
+        if m.get("instance") is not None and m["instance"] not in first["instances"]:
+            first["instances"].append(m["instance"])
         first["violation"] = first["violation"] or m["violation"]
         first["text"] = _cut(", ".join(first["values"]), VALUE_LABEL_LIMIT)
         first["detail"] += "; " + m["detail"].split(" delivers ", 1)[1]
