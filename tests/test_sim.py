@@ -560,3 +560,19 @@ def test_restarted_proposers_and_learners_come_back_new_and_the_run_completes():
     result = sim.run(until=30.0)
     assert result.check().ok and result.complete
     assert result.learned[2] == [f"v{k}" for k in range(20)]
+
+
+def test_restart_is_a_recorded_step_that_rewind_replays():
+    sim = Simulation(manual=True, storage=True, seed=1)
+    sim.submit(1, ["a"])
+    sim.advance(0.05)
+    while sim.in_flight:
+        sim.deliver(sim.in_flight[0].id)
+    sim.restart("acceptor", 2)
+    assert sim.history[-1].action == "restart" and "acceptor2" in sim.history[-1].label
+    state = (sim.process("acceptor", 2).rnd, dict(sim.process("acceptor", 2).slots))
+    disks = {k: list(v) for k, v in sim.disks.items()}
+    sim.rewind(len(sim.history) - 1)
+    sim.forward()
+    assert (sim.process("acceptor", 2).rnd, dict(sim.process("acceptor", 2).slots)) == state
+    assert sim.disks == disks and state[1]
