@@ -143,13 +143,23 @@ class CheckReport:
     def _repr_html_(self) -> str:
         colours = {True: "#e6f4ea", False: "#fce8e6", None: "#f1f3f4"}
         head = "All checked properties hold" if self.ok else "Properties violated"
+        # In course-test order, a test that covers two properties (Test 3: nothing twice,
+        # nothing missing) written once, in one cell spanning both rows.
+        rows = sorted(self.rows, key=lambda r: COURSE_TESTS[r.property].split(":")[0])
         cells = []
-        for row in self.rows:
+        for row in rows:
+            test, _, _ = COURSE_TESTS[row.property].partition(": ")
+            group = [r for r in rows if COURSE_TESTS[r.property].startswith(test + ":")]
+            course = ""
+            if group[0] is row:
+                whats = " and ".join(COURSE_TESTS[r.property].partition(": ")[2] for r in group)
+                course = (f'<td rowspan="{len(group)}" style="background:#ffffff">'
+                          f"{html.escape(f'{test}: {whats}')}</td>")
             cells.append(
                 f'<tr style="background:{colours[row.ok]};color:#202124">'
                 f'<td style="text-align:center">{_mark(row.ok)}</td>'
                 f"<td>{html.escape(row.property)}</td>"
-                f"<td>{html.escape(COURSE_TESTS[row.property])}</td>"
+                f"{course}"
                 f'<td style="text-align:left">{html.escape(row.detail)}</td></tr>'
             )
         return (

@@ -70,7 +70,8 @@ from .sim_tables import short_value
 
 __all__ = [
     "Counterexample", "Network", "OPS", "Outcome", "PRESETS", "Setup", "Step", "apply_step",
-    "deliver_and_keep", "explain", "find_violation", "next_timer", "run_schedule", "safety",
+    "bug_table", "deliver_and_keep", "explain", "find_violation", "next_timer", "run_schedule",
+    "safety", "without_sessions",
 ]
 
 OPS = ("deliver", "duplicate", "drop", "advance", "submit", "restart")
@@ -265,7 +266,9 @@ class Counterexample:
         steps: one human-readable line per step of the minimal schedule.
         schedule: the replayable input, ``[(operation, number), ...]``.
         setup: the cluster; ``network`` the random run the schedule was cut from.
-        story: the events that matter, in plain words (used by :func:`explain`).
+        story: the events that matter, in plain words (used by :func:`explain`), each
+            line ``t=<time of the event> <process> <what it did>``; ``story_steps`` the
+            number (from 1, as in ``steps``) of the schedule step each line belongs to.
         trace: every copy sent / delivered / dropped while replaying ``schedule``.
         runs, seconds: random runs tried, and the search-and-shrink wall time.
     """
@@ -283,6 +286,7 @@ class Counterexample:
     runs: int = 0
     seconds: float = 0.0
     sim: Optional[Simulation] = field(default=None, repr=False)
+    story_steps: list[int] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.schedule)
@@ -366,16 +370,53 @@ def find_violation(bug: Bug | str | None, *, seed: int = 0, max_runs: int = 300,
 
 
 def explain(cx: Counterexample) -> str:
-    """A short plain-English account of a counterexample."""
+    """A short plain-English account of a counterexample.
+
+    Each event is stamped with the schedule step it happened in (as numbered in
+    ``cx.steps``) and the simulated time it happened at -- a timer that fires during an
+    "advance" step keeps its own time; copies delivered one by one share the time the
+    clock stands at. The time is written only when it moved since the line before."""
     lines = []
     if cx.bug is not None:
         lines.append(f"Bug switched on: {cx.bug.value}. {cx.bug.explanation}")
     lines.append(f"In {len(cx.schedule)} steps ({len(cx.setup.values)} clients, "
                  f"{cx.setup.proposers} proposers, {cx.setup.acceptors} acceptors, "
-                 f"{cx.setup.learners} learners), what matters happens like this:")
-    lines.extend(f"  {i}. {event}" for i, event in enumerate(cx.story, 1))
+                 f"{cx.setup.learners} learners), what matters happens like this "
+                 "(step numbers as in cx.steps):")
+    numbers = cx.story_steps if len(cx.story_steps) == len(cx.story) else [None] * len(cx.story)
+    width = len(str(len(cx.schedule)))
+    shown = None
+    for number, event in zip(numbers, cx.story):
+        stamp, _, what = event.partition(" ")
+        t = stamp.removeprefix("t=") if stamp.startswith("t=") else None
+        when = f"t={t} s" if t is not None and t != shown else ""
+        shown = t if t is not None else shown
+        where = f"step {number:>{width}}" if number is not None else ""
+        lines.append(f"  {where}  {when:<9} {what if t is not None else event}".rstrip())
+    lines.append("Only prepares, leaderships, votes (2B) and deliveries are listed; a no-op "
+                 "(the empty value a new leader proposes to fill a gap) is decided but never "
+                 "delivered, so learners skip it.")
     lines.append(f"So {cx.property} is broken: {cx.detail}.")
     return "\n".join(lines)
+
+
+def bug_table() -> Any:
+    """The bugs one can switch on, as a table to display: name, the role it lives in,
+    and what goes wrong -- in full (a DataFrame's HTML cuts long text with "…"), left
+    aligned and wrapped to the notebook's width."""
+    import pandas as pd
+
+    df = pd.DataFrame([{"bug": b.value, "lives in": b.role, "what goes wrong": b.explanation}
+                       for b in Bug]).set_index("bug")
+    return df.style.set_properties(**{"text-align": "left", "white-space": "normal"})
+
+
+def without_sessions(text: str) -> str:
+    """A checker's detail without client session ids, which a reader does not need:
+    ``'a' (client 1 session 2467880001 seq 0)`` -> ``'a' (client 1 seq 0)``."""
+    import re
+
+    return re.sub(r" session \d+", "", text)
 
 
 # ---------------------------------------------------------------------- stage 1: search
@@ -628,14 +669,16 @@ def _finish(setup: Setup, bug: Optional[Bug], events: list[_Event], trial: _Tria
     report = outcome.report
     violation = next(v for v in report.violations if v.property == prop)
     story = [line for _, _, lines in record for line in lines]
+    story_steps = [k for k, (_, _, lines) in enumerate(record, 1) for _ in lines]
     return Counterexample(
-        bug=bug, property=prop, detail=violation.detail,
+        bug=bug, property=prop, detail=without_sessions(violation.detail),
         steps=[label for _, label, _ in record], schedule=schedule, setup=setup,
         network={"seed": setup.seed, "loss": trial.loss, "duplicate": trial.duplicate,
                  "delay": [0.0001, trial.max_delay],
                  "submissions": [list(s) for s in _submissions(setup, trial)],
                  "restarts": [list(r) for r in trial.restarts]},
-        story=story, trace=list(outcome.sim.trace), report=report, sim=outcome.sim)
+        story=story, trace=list(outcome.sim.trace), report=report, sim=outcome.sim,
+        story_steps=story_steps)
 
 
 def _story(sim: Simulation, notes: int, sent: int, delivered: dict[int, int]) -> list[str]:

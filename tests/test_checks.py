@@ -207,3 +207,13 @@ def test_two_learners_of_100000_values_are_checked():
     assert check_sequences({1: proposed, 2: list(proposed)}, proposed).ok
     values = {1: [s.value for s in proposed]}
     assert check_values({**values, 2: values[1]}, {1: values[1]}).ok
+
+
+def test_report_html_names_each_course_test_once():
+    # integrity and completeness are both halves of Test 3: one cell spans their rows
+    # (issue 13, defect 9: "Test 3" appeared on two rows)
+    html = check_values({1: ["a"]}, {1: ["a"]})._repr_html_()
+    assert html.count("Test 3") == 1 and html.count("Test 1") == 1 and html.count("Test 2") == 1
+    assert 'rowspan="2"' in html
+    assert html.index("Test 1") < html.index("Test 2") < html.index("Test 3")
+    assert "no value learned twice and every proposed value learned" in html
