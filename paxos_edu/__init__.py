@@ -10,7 +10,8 @@ The public API, by concept:
   scripts and :func:`load_grade` reads its report into pandas;
 * analysis -- :func:`load_run` -> :class:`Run` (pandas tables, ``check()``, ``metrics()``),
   :func:`check_sequences`, :func:`check_values`; pictures in :mod:`paxos_edu.viz`,
-  widgets in :mod:`paxos_edu.widgets` over the plain functions of
+  the interactive :class:`LamportDiagram` (and its offline HTML export) in
+  :mod:`paxos_edu.lamport`, widgets in :mod:`paxos_edu.widgets` over the plain functions of
   :mod:`paxos_edu.experiments`; hostile traffic and chaos runs in :mod:`paxos_edu.hostile`
   and :mod:`paxos_edu.chaos`.
 
@@ -46,6 +47,7 @@ _EXPORTS = {
     "CheckReport": "checks",
     "EventLog": "eventlog",
     "find_violation": "explore",
+    "LamportDiagram": "lamport",
     "multicast_check": "transport",
     "PaxosEduError": "errors",
     "ConfigError": "errors",
@@ -58,7 +60,8 @@ __version__ = "0.1.0"
 
 
 _SUBMODULES = {"viz", "widgets", "experiments", "sim", "runlog", "checks", "cluster",
-               "scenarios", "explore", "hostile", "chaos", "bugs", "config", "codec", "grade"}
+               "scenarios", "explore", "hostile", "chaos", "bugs", "config", "codec", "grade",
+               "lamport"}
 
 
 def __getattr__(name: str) -> Any:

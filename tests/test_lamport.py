@@ -365,3 +365,10 @@ def test_an_instance_decided_behind_a_gap_is_marked_where_the_learner_learns_it(
     assert [m["values"] for m in deliveries] == [["a", "b"]]  # both at once, later
     assert deliveries[0]["instances"] == [0, 1]
     assert deliveries[0]["row"] > decision["row"]
+
+
+def test_the_diagram_is_part_of_the_public_api():
+    import paxos_edu
+
+    assert paxos_edu.LamportDiagram is LamportDiagram and "LamportDiagram" in paxos_edu.__all__
+    assert paxos_edu.lamport.export_html is export_html
