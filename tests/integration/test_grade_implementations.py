@@ -79,7 +79,7 @@ def test_a_learner_printing_twice_names_the_value_and_its_positions(tmp_path):
     assert report.verdict("one-acceptor").passed, "nothing learned: nothing printed twice"
 
 
-def test_an_acceptor_that_lets_values_through_without_quorum_is_caught(tmp_path):
+def test_a_value_learned_without_a_quorum_is_counted_as_evidence(tmp_path):
     folder = make_broken("learner-invents-a-value", tmp_path / "invent")
     report = _grade(folder, tmp_path, "one-acceptor")
     assert report.verdict("one-acceptor").detail.startswith(
