@@ -4,13 +4,19 @@ Every value must be learned by every learner exactly once, in the same order
 (``run.check()``: order, integrity, validity, completeness), and the memory of every
 process must stay bounded. A sampler thread reads each process's resident set size
 (RSS, :mod:`psutil`) every ``sample_every`` seconds; the report gives, per process, the
-peak RSS and the RSS when a tenth and when all of the values were learned -- a process
-that keeps everything it ever saw grows between the two, a bounded one does not.
+peak RSS and the RSS when a tenth, a fifth and all of the values were learned, and the
+growth from 20 % to 100 % -- a process that keeps everything it ever saw grows linearly
+between the two, a bounded one does not (the target: at most 25 %). ``series`` holds
+every sample (seconds, values learned by every learner, RSS per process), drawn by
+``--figure``. ``--late-learner`` starts one more learner once everything is learned and
+times how long it takes to deliver all of it, from the first value (catch-up of a long
+history, served from disk).
 
-Run it (about a minute or two on a 2-core machine)::
+Run it (2 x 100 000 values: a minute or two on a 2-core machine)::
 
     python benchmarks/soak.py                       # 2 x 100 000 values, 10 % loss
     python benchmarks/soak.py --values 20000 --json soak.json
+    python benchmarks/soak.py --values 1000000 --late-learner --figure soak.png
 
 It is not part of the CI tests (too long); ``tests/test_soak.py`` runs it small. The
 cluster runs on loopback multicast (TTL 0) and every process is stopped at the end.
@@ -46,8 +52,16 @@ class ProcessMemory:
 
     peak_mb: float = 0.0
     at_tenth_mb: Optional[float] = None
+    at_fifth_mb: Optional[float] = None
     at_end_mb: Optional[float] = None
     samples: int = 0
+
+    @property
+    def growth(self) -> Optional[float]:
+        """Relative growth of RSS from 20 % to 100 % of the values (0.25: 25 %)."""
+        if not self.at_fifth_mb or self.at_end_mb is None:
+            return None
+        return self.at_end_mb / self.at_fifth_mb - 1.0
 
 
 @dataclass
@@ -63,6 +77,11 @@ class SoakResult:
         check: the check report, as text.
         delivered: values delivered per learner.
         memory: per process (``"acceptor1"``...), its :class:`ProcessMemory`.
+        series: samples ``{"t": s, "done": values, "rss": {process: MiB}}`` over time.
+        storage: acceptors kept their state on disk (the ``storage`` setting).
+        late_learner_s: seconds a learner started after the end took to deliver every
+            value (None: not asked for, or it did not finish).
+        late_learner_delivered: values that late learner delivered, in order.
     """
 
     values_per_client: int
@@ -76,14 +95,56 @@ class SoakResult:
     check: str = ""
     delivered: dict[int, int] = field(default_factory=dict)
     memory: dict[str, ProcessMemory] = field(default_factory=dict)
+    series: list[dict[str, Any]] = field(default_factory=list)
+    storage: bool = False
+    late_learner_s: Optional[float] = None
+    late_learner_delivered: int = 0
 
     def table(self) -> str:
-        lines = [f"{'process':<11} {'peak RSS':>9} {'at 10%':>8} {'at end':>8}  (MiB)"]
+        """Per process: peak RSS, RSS at 10 %, 20 % and 100 %, growth 20 % -> 100 %."""
+        lines = [f"{'process':<11} {'peak RSS':>9} {'at 10%':>8} {'at 20%':>8} {'at end':>8} "
+                 f"{'growth 20->100%':>16}  (MiB)"]
+
+        def mb(x: Optional[float]) -> str:
+            return "-" if x is None else f"{x:.1f}"
+
         for name, mem in sorted(self.memory.items()):
-            tenth = "-" if mem.at_tenth_mb is None else f"{mem.at_tenth_mb:.1f}"
-            end = "-" if mem.at_end_mb is None else f"{mem.at_end_mb:.1f}"
-            lines.append(f"{name:<11} {mem.peak_mb:>9.1f} {tenth:>8} {end:>8}")
+            growth = "-" if mem.growth is None else f"{mem.growth:+.0%}"
+            lines.append(f"{name:<11} {mem.peak_mb:>9.1f} {mb(mem.at_tenth_mb):>8} "
+                         f"{mb(mem.at_fifth_mb):>8} {mb(mem.at_end_mb):>8} {growth:>16}")
+        if self.late_learner_s is not None or self.late_learner_delivered:
+            took = "did not finish" if self.late_learner_s is None else \
+                f"{self.late_learner_s:.1f} s"
+            lines.append(f"late learner: {self.late_learner_delivered} values delivered "
+                         f"from the first, {took}")
         return "\n".join(lines)
+
+    def figure(self, path: Path) -> None:
+        """Draw RSS per process against values learned, to ``path`` (PNG)."""
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
+        names = sorted({n for s in self.series for n in s["rss"]})
+        for name in names:
+            if name.startswith("client"):
+                continue
+            pts = [(s["done"], s["rss"][name]) for s in self.series if name in s["rss"]]
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], label=name,
+                    linestyle="-" if not name.startswith("learner") else "--")
+        total = self.values_per_client * self.clients
+        ax.axvline(total * 0.2, color="grey", linewidth=0.8, linestyle=":")
+        ax.set_xlabel("values learned by every learner")
+        ax.set_ylabel("resident memory (MiB)")
+        ax.set_ylim(bottom=0)
+        ax.set_title(f"soak: {self.clients} x {self.values_per_client:,} values, loss "
+                     f"{self.loss:.0%}{', storage' if self.storage else ''}")
+        ax.legend(ncol=4, fontsize=8, loc="lower right")
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        fig.savefig(path)
+        plt.close(fig)
 
     def __str__(self) -> str:
         total = self.values_per_client * self.clients
@@ -107,7 +168,7 @@ class _Sampler:
                 self._procs[name] = psutil.Process(pid)
             except psutil.Error:
                 pass
-        self._last: dict[str, float] = {}
+        self.last: dict[str, float] = {}  # the latest sample, MiB per process
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="soak-sampler", daemon=True)
 
@@ -122,7 +183,7 @@ class _Sampler:
             mem.peak_mb = max(mem.peak_mb, rss)
             mem.samples += 1
             now[name] = rss
-        self._last = now
+        self.last = now
         return now
 
     def mark(self, attribute: str) -> None:
@@ -145,6 +206,7 @@ class _Sampler:
 
 def soak(values: int = 100_000, *, clients: int = 2, loss: float = 0.1, seed: int = 1,
          log_dir: Optional[Path] = None, timeout: float = 1800.0, sample_every: float = 0.5,
+         storage: bool = False, late_learner: bool = False,
          out: Optional[TextIO] = None) -> SoakResult:
     """Run the soak and check it; see the module docstring.
 
@@ -156,12 +218,17 @@ def soak(values: int = 100_000, *, clients: int = 2, loss: float = 0.1, seed: in
         log_dir: run directory to keep (default: a temporary one).
         timeout: longest wait for every value to be learned, seconds.
         sample_every: seconds between two RSS samples.
+        storage: acceptors keep their state on disk (``Cluster(storage=True)``).
+        late_learner: once everything is learned, start learner 3 and wait until it has
+            delivered every value (it must start from the first).
         out: where to print progress lines (None: silent).
     """
-    result = SoakResult(values_per_client=values, clients=clients, loss=loss, seed=seed)
+    result = SoakResult(values_per_client=values, clients=clients, loss=loss, seed=seed,
+                        storage=storage)
     started = time.monotonic()
+    extra: dict[str, Any] = {"storage": True} if storage else {}
     with Cluster(acceptors=3, proposers=2, learners=2, clients=clients, loss=loss, seed=seed,
-                 log_dir=log_dir, overwrite=True) as cluster:
+                 log_dir=log_dir, overwrite=True, **extra) as cluster:
         table = cluster.processes
         pids = {f"{r}{i}": int(p) for r, i, p in zip(table["role"], table["id"], table["pid"])}
         with _Sampler(pids, sample_every) as sampler:
@@ -171,9 +238,9 @@ def soak(values: int = 100_000, *, clients: int = 2, loss: float = 0.1, seed: in
                     cluster.submit(client, [f"c{client}-{i}"
                                             for i in range(start, min(start + CHUNK, values))])
             expected = values * clients
-            tenth = max(expected // 10, 1)
+            marks = [(max(expected // 10, 1), "at_tenth_mb"),
+                     (max(expected // 5, 1), "at_fifth_mb")]
             deadline = t0 + timeout
-            marked = False
             last_print = t0
             while True:
                 try:  # wait() also keeps feeding the clients' stdin pipes
@@ -182,10 +249,11 @@ def soak(values: int = 100_000, *, clients: int = 2, loss: float = 0.1, seed: in
                 except ClusterTimeout:
                     pass
                 done = min((d for d, _ in cluster.progress().values()), default=0)
-                if not marked and done >= tenth:
-                    sampler.mark("at_tenth_mb")
-                    marked = True
+                while marks and done >= marks[0][0]:
+                    sampler.mark(marks.pop(0)[1])
                 now = time.monotonic()
+                result.series.append({"t": round(now - t0, 2), "done": done,
+                                      "rss": dict(sampler.last)})
                 if out is not None and now - last_print >= 5.0:
                     last_print = now
                     print(f"  {now - t0:6.1f} s: {done}/{expected} values learned by every "
@@ -193,18 +261,41 @@ def soak(values: int = 100_000, *, clients: int = 2, loss: float = 0.1, seed: in
                 if now > deadline:
                     break
             result.wall_s = time.monotonic() - t0
+            for _, attribute in marks:  # a run too fast to see the marks go by
+                sampler.mark(attribute)
             sampler.mark("at_end_mb")
+            result.series.append({"t": round(result.wall_s, 2), "done": expected,
+                                  "rss": dict(sampler.last)})
+            if late_learner:
+                _late_learner(cluster, result, expected, deadline, out)
         result.memory = sampler.memory
     run = cluster.run
     report = run.check()
-    sizes = run.learned.groupby("learner").size()
+    learned = run.learned
+    sizes = learned[learned["learner"] <= 2].groupby("learner").size()
     result.delivered = {int(k): int(v) for k, v in sizes.items()}
     result.ok = report.ok and all(n == expected for n in result.delivered.values()) and \
-        len(result.delivered) == 2
+        len(result.delivered) == 2 and (not late_learner or result.late_learner_s is not None)
     result.check = str(report)
     result.throughput = expected / result.wall_s if result.wall_s else 0.0
     result.total_s = time.monotonic() - started
     return result
+
+
+def _late_learner(cluster: Cluster, result: SoakResult, expected: int, deadline: float,
+                  out: Optional[TextIO]) -> None:
+    """Start learner 3 after everything was learned; time its delivery of all of it."""
+    t0 = time.monotonic()
+    cluster.start("learner", 3)
+    while time.monotonic() < deadline:
+        got = cluster.progress().get(3, (0, 0))[0]
+        result.late_learner_delivered = got
+        if got >= expected:
+            result.late_learner_s = time.monotonic() - t0
+            return
+        if out is not None:
+            print(f"  late learner: {got}/{expected}", file=out, flush=True)
+        time.sleep(2.0)
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -215,11 +306,18 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--log-dir", type=Path, help="keep the run directory here")
     parser.add_argument("--timeout", type=float, default=1800.0)
+    parser.add_argument("--storage", action="store_true", help="acceptors with storage")
+    parser.add_argument("--late-learner", action="store_true",
+                        help="then start a third learner and time its catch-up from the first")
     parser.add_argument("--json", type=Path, help="also write the result as JSON here")
+    parser.add_argument("--figure", type=Path, help="draw RSS per process to this PNG")
     args = parser.parse_args(argv)
     result = soak(args.values, clients=args.clients, loss=args.loss, seed=args.seed,
-                  log_dir=args.log_dir, timeout=args.timeout, out=sys.stdout)
+                  log_dir=args.log_dir, timeout=args.timeout, storage=args.storage,
+                  late_learner=args.late_learner, out=sys.stdout)
     print(result)
+    if args.figure:
+        result.figure(args.figure)
     if args.json:
         data: dict[str, Any] = asdict(result)
         args.json.write_text(json.dumps(data, indent=2) + "\n")

@@ -59,6 +59,7 @@ import time
 from pathlib import Path
 from typing import IO, Any, Optional
 
+from .archive import ArchiveError, InstanceArchive
 from .bugs import Bug
 from .client_input import ClientInput
 from .codec import Codec, peek_header
@@ -241,7 +242,7 @@ class Runtime:
             self._install_signals()
             self._open()
             self._loop()
-        except StorageError as exc:  # unwritable, full, damaged: never reply undurably
+        except (StorageError, ArchiveError) as exc:  # never reply undurably / incompletely
             self._complain(f"{self.role_name} {self.id}: {exc}")
             self._exit_status = 1
         finally:
@@ -340,6 +341,13 @@ class Runtime:
         )
         if self.storage is not None and Bug.RESTART_WITHOUT_STORAGE not in self.bugs:
             self.role.restore(self.storage.recovery.entries)
+        if self.storage is not None:
+            self.storage.release_recovery()  # replayed: the list would stay in RAM for good
+        # Bounded memory: old votes and decided values live in an anonymous file.
+        if self.role_name == "acceptor":
+            self.role.use_archive(InstanceArchive())
+        elif self.role_name == "proposer":
+            self.role.use_history(InstanceArchive())
         groups = LISTENS[self.role_name]
         listening = self.role_name == "acceptor" and self.role.listening
         if listening:
@@ -375,7 +383,8 @@ class Runtime:
                 fields["session"] = self.session
             if self.storage is not None:
                 rec = self.storage.recovery
-                fields["storage"] = {"dir": str(self.storage.dir), "recovered": len(rec.entries),
+                fields["storage"] = {"dir": str(self.storage.dir),
+                                     "recovered": self.storage.recovered_entries,
                                      "torn_bytes_cut": rec.cut_bytes}
             self.log.start(**fields)  # written once the groups are joined: "ready"
             if self.input is not None:

@@ -334,6 +334,12 @@ class AcceptorStorage:
             raise
         self.size = self.recovery.size
         self._compacted_size = self.size
+        self.recovered_entries = len(self.recovery.entries)
+
+    def release_recovery(self) -> None:
+        """Drop the recovered entries once the acceptor replayed them (bounded memory: a
+        long log must not stay in RAM as Python objects); the counters keep their number."""
+        self.recovery.entries = []
 
     # ------------------------------------------------------------------ opening
 
@@ -489,7 +495,7 @@ class AcceptorStorage:
         """Counters for the event log."""
         return {"fsyncs": self.fsyncs, "commits": self.commits,
                 "bytes_written": self.bytes_written, "compactions": self.compactions,
-                "log_bytes": self.size, "recovered_entries": len(self.recovery.entries),
+                "log_bytes": self.size, "recovered_entries": self.recovered_entries,
                 "torn_bytes_cut": self.recovery.cut_bytes}
 
     def close(self) -> None:

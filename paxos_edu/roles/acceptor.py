@@ -41,6 +41,24 @@ lead), or one whose marker is gone (a reboot cleared the temporary directory, an
 machine): only ``storage`` (or an honest ``--fresh``) makes every restart safe.
 The simulator has no guard: its restarts are explicit
 (:meth:`paxos_edu.sim.Simulation.restart`) and the amnesiac restart is a bug switch.
+
+Bounded memory (``archive``). With an :class:`~paxos_edu.archive.InstanceArchive` (the
+real runtime gives every acceptor one) the votes of instances more than
+:data:`VOTES_KEEP` below the highest instance it voted in leave RAM for that file, in
+instance order; ``floor`` is where RAM begins. Nothing is forgotten, only moved:
+
+* phase 1 still reports every vote from the prepare's first instance on -- the page
+  below ``floor`` is read back from the archive, so a proposer in phase 1 recovers
+  exactly what it would have recovered from RAM (P2c holds as before);
+* a 2A or a classic 1A for an archived instance meets ``archived_rnd``, the highest
+  promise any archived slot held: the promise it sees is never below the true one
+  (refusing more is always safe; a new leader's round is above every round any
+  acceptor it won phase 1 from had seen, so it is not refused); a vote cast there
+  again lives in RAM and shadows the archived one;
+* compaction of the stable log (``storage``) writes the archived votes too, read
+  back from the archive (:meth:`state_entries`), so the durable state stays whole.
+
+Without an archive (the simulator) every vote stays in RAM.
 """
 
 from __future__ import annotations
@@ -48,6 +66,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Optional
 
+from ..archive import InstanceArchive
 from ..bugs import Bug
 from ..codec import ITEM_OVERHEAD, MAX_BATCH_BYTES
 from ..effects import Effect, Halt, Note, Persist, Promised, Send, Voted
@@ -66,6 +85,13 @@ from ..messages import (
     Phase2B,
 )
 from ..rounds import plausible_round
+
+VOTES_KEEP = 256
+"""Instances below the highest voted one whose votes an acceptor with an archive keeps in
+RAM (a new leader's phase 1 reports usually start there)."""
+
+TRIM_STEP = 64
+"""Votes between two moves to the archive (each move walks the RAM slots once)."""
 
 AMNESIA_STATUS = 2
 """Exit status of an acceptor that refuses to vote (it may have forgotten promises)."""
@@ -96,6 +122,10 @@ class Acceptor:
         slots = {}          instance -> AcceptorSlot(rnd, v_rnd, v_val)
         listen_until        None, or the time until which it only listens (see above)
         halted = False      True once it refused to vote: it answers nothing more
+        archive = None      votes of old instances on disk (see "Bounded memory")
+        floor = 0           slots below it were moved to ``archive`` (unless voted again)
+        archived_rnd = 0    highest promise of any archived slot
+        top = -1            highest instance voted in
 
     Args:
         durable: return a :class:`Persist` effect for every change of state.
@@ -113,6 +143,11 @@ class Acceptor:
         self.listen_until = listen_until
         self.halted = False
         self._heard: Optional[Message] = None  # first sign of a running cluster, listening
+        self.archive: Optional[InstanceArchive] = None
+        self.keep = VOTES_KEEP
+        self.floor = 0
+        self.archived_rnd = 0
+        self.top = -1
         # Bug.REPLY_BEFORE_DURABLE: entries held back until the next message.
         self._late: list[Effect] = []
         self._lazy = durable and Bug.REPLY_BEFORE_DURABLE in bugs
@@ -171,6 +206,8 @@ class Acceptor:
                 slot.rnd = max(slot.rnd, entry.rnd)
                 slot.v_rnd, slot.v_val = entry.rnd, entry.value
                 self.max_slot_rnd = max(self.max_slot_rnd, entry.rnd)
+                if entry.instance > self.top:
+                    self.top = entry.instance
             elif entry.instance is None:
                 self.rnd = max(self.rnd, entry.rnd)
             else:
@@ -179,12 +216,46 @@ class Acceptor:
                     slot = slots[entry.instance] = AcceptorSlot()
                 slot.rnd = max(slot.rnd, entry.rnd)
                 self.max_slot_rnd = max(self.max_slot_rnd, entry.rnd)
+        if self.archive is not None:
+            self._trim()
+
+    def use_archive(self, archive: InstanceArchive, keep: int = VOTES_KEEP) -> None:
+        """Move votes of old instances to ``archive``, keeping ``keep`` below the top."""
+        self.archive, self.keep = archive, keep
+        self._trim()
+
+    def _trim(self) -> None:
+        """Move the slots below ``top - keep`` to the archive, in instance order.
+
+        Safe because nothing is lost: see "Bounded memory" in the module docstring."""
+        new_floor = self.top - self.keep
+        if new_floor < self.floor + TRIM_STEP:
+            return  # in steps, so the loop below runs once per TRIM_STEP votes
+        archive, slots = self.archive, self.slots
+        assert archive is not None
+        for instance in sorted(i for i in slots if i < new_floor):
+            slot = slots.pop(instance)
+            if slot.rnd > self.archived_rnd:
+                self.archived_rnd = slot.rnd
+            if slot.v_val is not None:
+                if instance <= archive.last:  # voted again below the floor: keep in RAM
+                    slots[instance] = slot
+                    continue
+                archive.append(instance, slot.rnd, slot.v_rnd, slot.v_val)
+        self.floor = new_floor
 
     def state_entries(self) -> Iterator[Promised | Voted]:
         """The whole state as stored entries (what compaction writes); ``restore`` of
-        them rebuilds an equal state."""
+        them rebuilds an equal state (archived votes included, read from the archive)."""
         if self.rnd:
             yield Promised(self.rnd)
+        if self.archive is not None:
+            for instance, rnd, v_rnd, value in self.archive.read_from(0):
+                slot = self.slots.get(instance)
+                if slot is None or slot.v_val is None:  # not shadowed by a newer vote
+                    yield Voted(instance, v_rnd, value)
+                    if rnd > v_rnd:
+                        yield Promised(rnd, instance)
         for instance in sorted(self.slots):
             slot = self.slots[instance]
             if slot.v_val is not None:
@@ -227,7 +298,11 @@ class Acceptor:
     def promised(self, instance: int) -> int:
         """The round below which this acceptor refuses anything for ``instance``."""
         slot = self.slots.get(instance)
-        return self.rnd if slot is None or slot.rnd < self.rnd else slot.rnd
+        if slot is None:
+            if instance < self.floor:  # archived: at least its true promise
+                return max(self.rnd, self.archived_rnd)
+            return self.rnd
+        return self.rnd if slot.rnd < self.rnd else slot.rnd
 
     def on_phase1a(self, m: Phase1A) -> list[Effect]:
         """Phase 1b: promise ``m.rnd`` and report the votes held, or refuse."""
@@ -258,6 +333,10 @@ class Acceptor:
             if self.durable:
                 effects.append(Persist(Promised(m.rnd, m.instance)))
         report = (Accepted(m.instance, slot.v_rnd, slot.v_val),) if slot.v_val is not None else ()
+        if not report and m.instance < self.floor and self.archive is not None:
+            stored = self.archive.get(m.instance)  # an archived vote is still a vote
+            if stored is not None:
+                report = (Accepted(m.instance, stored[1], stored[2]),)
         upto = min(m.instance + 1, END)  # END itself: "covers everything from here"
         effects.append(Send(Group.PROPOSERS, Phase1B(self.id, m.rnd, m.instance, upto, report)))
         return effects
@@ -280,11 +359,32 @@ class Acceptor:
             return [send]  # a duplicate 2A: nothing new to store
         slot.v_rnd = m.rnd
         slot.v_val = m.value
+        if m.instance > self.top:
+            self.top = m.instance
+            if self.archive is not None:
+                self._trim()
         if self.durable:
             return [Persist(Voted(m.instance, m.rnd, m.value)), send]
         return [send]
 
     # ------------------------------------------------------------------ helpers
+
+    def _votes_from(self, first: int) -> Iterator[Accepted]:
+        """Every vote held for instances >= ``first``, in instance order: the archived
+        ones below ``floor`` (read from disk, unless voted again in RAM), then RAM's."""
+        slots = self.slots
+        ram = sorted(i for i, s in slots.items() if i >= first and s.v_val is not None)
+        if self.archive is not None and first < self.floor:
+            for instance, _, v_rnd, value in self.archive.read_from(first):
+                while ram and ram[0] < instance:
+                    i = ram.pop(0)
+                    yield Accepted(i, slots[i].v_rnd, slots[i].v_val)
+                if instance >= self.floor:
+                    break
+                if instance not in slots or slots[instance].v_val is None:
+                    yield Accepted(instance, v_rnd, value)
+        for i in ram:
+            yield Accepted(i, slots[i].v_rnd, slots[i].v_val)
 
     def _nack(self, rnd: int, instance: int, promised: int) -> Send:
         return Send(Group.PROPOSERS, Nack(self.id, rnd, instance, promised))
@@ -295,14 +395,12 @@ class Acceptor:
         Returns ``(accepted, upto)``: ``accepted`` holds every vote in ``[first, upto)``
         and ``upto == END`` when nothing remains beyond the page.
         """
-        instances = sorted(i for i, s in self.slots.items() if i >= first and s.v_val is not None)
         page: list[Accepted] = []
         budget = MAX_BATCH_BYTES
-        for i in instances:
-            slot = self.slots[i]
-            cost = _batch_bytes(slot.v_val)
+        for vote in self._votes_from(first):
+            cost = _batch_bytes(vote.v_val)
             if page and cost > budget:
-                return tuple(page), i
+                return tuple(page), vote.instance
             budget -= cost
-            page.append(Accepted(i, slot.v_rnd, slot.v_val))
+            page.append(vote)
         return tuple(page), END

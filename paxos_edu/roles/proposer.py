@@ -31,6 +31,14 @@ timeout; followers take over after two to three timeouts of silence when they ha
 something to do, and send a round-0 heartbeat of their own every timeout. Proposers also answer
 catch-up requests from their ledger of decided instances. :meth:`Proposer.timers` names
 the timers armed in each status; ``tick`` and ``deadline`` both read them from there.
+
+Bounded memory. With a ``history`` (:class:`~paxos_edu.archive.InstanceArchive`, the real
+runtime gives every proposer one) every decided instance below the decided prefix is
+appended to that file in instance order, and the values of all but the last
+:data:`DECIDED_KEEP` of them leave RAM; catch-up of older instances is read back from
+the file. Forgetting a decided *value* is safe: the proposer still knows the instance
+is decided (``ledger.prefix``), so it never proposes there again, and phase 1 starts at
+the prefix. Without a history (the simulator) every decision stays in RAM.
 """
 
 from __future__ import annotations
@@ -39,6 +47,7 @@ import enum
 import random
 from typing import Optional
 
+from ..archive import InstanceArchive
 from ..bugs import Bug
 from ..codec import ITEM_OVERHEAD, MAX_BATCH_BYTES
 from ..effects import Effect, Note, Send
@@ -76,6 +85,10 @@ from .scout import Scout
 
 Key = tuple[int, int, int]
 
+DECIDED_KEEP = 256
+"""Decided instances below the prefix whose values a proposer with a history keeps in
+RAM (the catch-up a lagging peer usually needs); older ones are read from the history."""
+
 RECOVERY_HORIZON = 1 << 20
 """Most instances past its first undecided one that a new leader re-drives in a row (see
 :meth:`Proposer._lead`); votes reported further ahead are re-proposed when reached."""
@@ -101,6 +114,9 @@ class Proposer:
         slots = {}          instance -> Commander driving it (phase, value c_val, retry time)
         pending = {}        submissions heard, not yet in a slot nor known decided
         ledger              decided instances (kept, to answer catch-up)
+        history = None      decided values on disk (see "Bounded memory" above)
+        archived = 0        instances below this are in ``history``
+        evicted = 0         instances below this have left ``ledger.decided``
         ignored_promises = 0  1B from acceptor ids outside 1..acceptor_count, not counted
     """
 
@@ -147,6 +163,10 @@ class Proposer:
         self.placed: dict[Key, Submission] = {}  # in one of our slots
         self.decided_ids = SeenSet()
         self.ledger = Ledger(acceptor_count)
+        self.history: Optional[InstanceArchive] = None
+        self.keep = DECIDED_KEEP
+        self.archived = 0
+        self.evicted = 0
         self.catchup = CatchUpRequester(id, timeout, self.rng)
         self.contests_lost = 0
         self.next_heartbeat = 0.0
@@ -478,6 +498,8 @@ class Proposer:
             decided_ids.add(*key)
             pending.pop(key, None)
             placed.pop(key, None)
+        if self.history is not None:
+            self._archive()
         effects: list[Effect] = []
         slot = self.slots.pop(instance, None)
         if slot is not None:
@@ -507,11 +529,35 @@ class Proposer:
         if self.status is not Status.LEADING and now - self.leader_seen_at < 2 * self.timeout:
             return []
         decided = self.ledger.decided
-        return [
-            Send(Group.LEARNERS, Decision(i, decided[i]))
-            for i in range(m.instance, m.instance + CATCHUP_PAGE)
-            if i in decided
-        ]
+        end = m.instance + CATCHUP_PAGE
+        sends = []
+        if m.instance < self.evicted and self.history is not None:
+            for i, _, _, value in self.history.read_from(m.instance):
+                if i >= min(end, self.evicted):
+                    break
+                sends.append(Send(Group.LEARNERS, Decision(i, value)))
+        return sends + [Send(Group.LEARNERS, Decision(i, decided[i]))
+                        for i in range(max(m.instance, self.evicted), end) if i in decided]
+
+    def use_history(self, history: InstanceArchive, keep: int = DECIDED_KEEP) -> None:
+        """Keep decided values on disk in ``history``, only the last ``keep`` in RAM."""
+        self.history, self.keep = history, keep
+        self._archive()
+
+    def _archive(self) -> None:
+        """Append the newly decided prefix to the history; forget values beyond ``keep``.
+
+        Only instances below ``ledger.prefix`` go: they are decided *and* contiguous,
+        so the file stays in instance order and every instance below ``archived`` is
+        in it (a catch-up answer from the file has no holes)."""
+        history, decided, prefix = self.history, self.ledger.decided, self.ledger.prefix
+        assert history is not None
+        while self.archived < prefix:
+            history.append(self.archived, 0, 0, decided[self.archived])
+            self.archived += 1
+        while self.evicted < prefix - self.keep:
+            decided.pop(self.evicted, None)
+            self.evicted += 1
 
     # ------------------------------------------------------------------ helpers
 
