@@ -372,3 +372,21 @@ def test_the_diagram_is_part_of_the_public_api():
 
     assert paxos_edu.LamportDiagram is LamportDiagram and "LamportDiagram" in paxos_edu.__all__
     assert paxos_edu.lamport.export_html is export_html
+
+
+def test_a_long_finished_run_is_cut_to_its_first_sends_and_says_so():
+    sim = Simulation(seed=1, batch=1)
+    for client in (1, 2):
+        sim.submit(client, [f"v{client}-{i}" for i in range(20)])
+    result = sim.run(5.0)
+    full = diagram_data(result, max_sends=10_000)
+    data = diagram_data(result, max_sends=50)
+    sends = sorted({m["sent"] for m in full["messages"]})
+    assert len(sends) > 50 and len({m["sent"] for m in data["messages"]}) == 50
+    assert data["title"].endswith(f"(first 50 of {len(sends)} sends)")
+    assert len(data["rows"]) == sends[50] < len(full["rows"])
+    assert all(m["end"] is None or m["end"] < len(data["rows"]) for m in data["messages"])
+    assert any(m.get("cut") for m in data["messages"])
+    assert all(m["row"] < len(data["rows"]) for m in data["marks"])
+    live = prepared()
+    assert "first" not in diagram_data(live, max_sends=1)["title"]  # the present stays

@@ -142,7 +142,7 @@ function render({model, el}) {
     const ended = m.end !== null && m.end < k;
     if (m.outcome === "unpaired") fate = `received at ${fmtTime(d, m.t_end)}; its send was not found in the log`;
     else if (m.outcome === "no receipt") fate = `no receipt logged (sent to the ${m.group || "group"})`;
-    else if (!ended) fate = "in flight";
+    else if (!ended) fate = m.cut ? "received after the part shown (the diagram is cut)" : "in flight";
     else if (m.outcome === "delivered") {
       fate = `received at ${fmtTime(d, m.t_end)} (event ${m.end + 1})`;
       if (m.t_sent !== null && m.t_end < m.t_sent) fate += "; logged before its send, which the sender logs once sent";
