@@ -74,7 +74,10 @@ def latency_histogram(run_or_latency_df: Any, ax: Optional[Axes] = None, *, bins
                     ha="right" if right_half else "left", va="top", fontsize=8, color=color,
                     bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.8))
         ax.set_ylim(top=ax.get_ylim()[1] * 1.3)  # headroom for the two labels
-        ax.legend(fontsize=8, loc="center right")
+        # the legend on the side away from the lines, so it covers neither
+        median = float(np.percentile(ms, 50))
+        away = "center left" if hi > lo and (median - lo) / (hi - lo) > 0.5 else "center right"
+        ax.legend(fontsize=8, loc=away)
     else:
         ax.text(0.5, 0.5, "no value learned", transform=ax.transAxes, ha="center", va="center")
     ax.set_xlabel("latency: submitted → learned (ms)")
@@ -304,7 +307,10 @@ def _crop_quiet_tail(ax: Axes, delivered: float, last: float, end: float) -> Non
     into the left edge of a long quiet run. Axes sharing their x axis get the widest
     crop of the group (the last one drawn must not cut the others)."""
     right = end
-    if end > 1.6 * last:
+    if last <= 0:  # nothing happened at all: the whole quiet run is the picture
+        ax.text(0.98, 0.62, f"no value delivered in the {end:.3g} s of the run",
+                transform=ax.transAxes, ha="right", va="center", fontsize=8, color="#444444")
+    elif end > 1.6 * last:
         right = max(last * 1.3, last + 0.002)
         said = f"last value delivered at {delivered:.3g} s" if delivered else "no value delivered"
         ax.text(0.98, 0.62, f"{said};\nnothing more until the run ended at {end:.3g} s",

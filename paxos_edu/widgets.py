@@ -38,7 +38,7 @@ from .experiments import (
     run_failures,
     sweep,
 )
-from .viz_style import human
+from .viz_style import human, short_number
 
 if TYPE_CHECKING:  # pragma: no cover
     from .stepper import Stepper
@@ -82,10 +82,12 @@ def _verdict(verdict: Verdict) -> str:
             f"{html.escape(verdict.text)}</b></p>")
 
 
-def _table(df: pd.DataFrame | Any, title: str = "", *, before: str = "", after: str = "") -> HTML:
+def _table(df: pd.DataFrame | Any, title: str = "", *, before: str = "", after: str = "",
+           index: bool = True) -> HTML:
     """A table with its title, and HTML ``before`` and ``after`` it (a verdict, a summary
-    line), in one block so the output keeps one object per part."""
-    body = df.to_html() if hasattr(df, "to_html") else str(df)
+    line), in one block so the output keeps one object per part; ``index=False`` leaves
+    out a row index that means nothing to a reader."""
+    body = df.to_html(index=index) if hasattr(df, "to_html") else str(df)
     head = f"<b>{html.escape(title)}</b>" if title else ""
     return HTML(f"<div style='overflow-x:auto'>{before}{head}{body}{after}</div>")
 
@@ -396,7 +398,8 @@ class SweepWidget(_Panel):
         column = self.results[metric]
         best = self.results.loc[column.idxmin()] if column.notna().any() else None
         line = (f"{len(self.results)} runs; lowest {human(metric)}: "
-                f"{best[metric]:.4g} at loss {best['loss']:g}, timeout {best['timeout']:g} s"
+                f"{short_number(best[metric])} at loss {best['loss']:g}, "
+                f"timeout {best['timeout']:g} s"
                 if best is not None else f"{len(self.results)} runs; none completed")
         self._show(figure_image(ax.figure),
                    _table(_results_table(self.results.round(4)), "All runs", before=_summary(line)))
@@ -477,7 +480,8 @@ class DuelExplorer(_LessonExplorer):
                 f"{d['step_downs']} step-downs, highest round {d['highest_round']}, "
                 + (f"done in {d['completion_time_s']:.3f} s" if d["complete"] else "not complete"))
         summary = pd.DataFrame([d]).rename(columns=human)
-        return [_table(summary.round(4), "Duel", after=_summary(line)), figure_image(ax.figure),
+        return [_table(summary.round(4), "Duel", after=_summary(line), index=False),
+                figure_image(ax.figure),
                 result.report]
 
 

@@ -349,3 +349,10 @@ def test_delivered_over_time_on_shared_axes_keeps_the_widest_run():
     viz.delivered_over_time(short_run, ax=right)
     end = float(long_run.run.learned["time"].max() - long_run.run.proposed["time"].min())
     assert left.get_xlim() == right.get_xlim() and right.get_xlim()[1] >= end
+
+
+def test_delivered_over_time_of_a_run_where_nothing_happens_shows_all_of_it():
+    stuck = experiments.run_failures({"values": 2}, acceptors_up=1)
+    ax = viz.delivered_over_time(stuck)
+    assert ax.get_xlim()[1] > 2.5  # no 2 ms crop of nothing: the 3 s of silence
+    assert any("no value delivered in the" in t.get_text() for t in ax.texts)

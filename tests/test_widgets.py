@@ -200,6 +200,7 @@ def test_duel_explorer_values_slider_changes_the_duel(no_pictures):
     assert many.params["values"] == 20 and len(many.run.proposed) == 40
     assert experiments.duel_summary(many)["highest_round"] > few["highest_round"]
     assert "40 values, 2 proposer(s), backoff off" in duel.shown[0].data
+    assert "<th>0</th>" not in duel.shown[0].data  # no meaningless row index
 
 
 def test_failure_explorer_without_quorum_is_green_as_expected(no_pictures):
