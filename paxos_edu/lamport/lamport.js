@@ -275,7 +275,7 @@ function render({model, el}) {
     const rowY = (r) => { const c = below(r); return TOP + (used[c] === r ? c : c - 0.5) * ROW_H + ROW_H / 2; };
     placeRow = rowY;
     // the "now" line leaves room below the last event, so copies sent by it do not lie flat
-    const nowY = TOP + (used.length + 1) * ROW_H + ROW_H / 2;
+    const nowY = TOP + (used.length + 2) * ROW_H;
     const height = nowY + ROW_H;
     const s = svg("svg", {width: geo.width, height, class: "lamport-svg"}, body);
     const defs = svg("defs", {}, s);
