@@ -1,12 +1,27 @@
 """Proposal numbers ("rounds") that are unique per proposer -- and per proposer run.
 
-Paxos Made Simple, section 2.2: "different proposers choose their numbers from disjoint
-sets". A round is one 64-bit integer laid out as ``counter | incarnation | proposer``
-(31, 16 and 16 bits): rounds of different proposers never collide, any proposer can
-always pick a round above one it has seen, and a proposer *restarted* with the same id
-(a new incarnation, which remembers nothing) does not reuse the rounds of its earlier
-life -- an acceptor would take a repeated round for a duplicate and accept a second
-value in it. Round 0 means "no round yet" (nothing promised, nothing accepted).
+Paxos Made Simple, section 2.5: "different proposers choose their numbers from disjoint
+sets of numbers". A round is one 64-bit integer laid out as ``counter | proposer |
+incarnation`` (31, 16 and 16 bits), so rounds compare by counter first, then by proposer
+id -- everywhere, in the simulator and in real processes alike: ``1.2`` outranks ``1.1``
+whatever incarnations the two proposers drew. The incarnation only tells two runs of one
+proposer apart.
+
+Why unique? An acceptor takes a second accept request of a round it already voted in for
+a retransmission and votes again -- for whatever value it carries. Two values in one
+round would let two quorums "choose" different values (the ``shared-rounds`` bug of
+notebook 09). Rounds of different proposers never collide (the proposer bits differ), and
+any proposer can always pick a round above one it has seen.
+
+A *restarted* proposer remembers nothing. PMS section 2.5 has it keep "the highest-numbered
+proposal it has tried to issue" in stable storage; paxos_edu does not store it but gives
+every run of a proposer a new incarnation (the simulator counts starts: 0, 1, 2, ...; a
+real process draws 16 random bits), so its rounds differ from those of its earlier lives.
+In the simulator that is certain; in real processes it holds *with high probability* only:
+a restart draws its predecessor's incarnation with probability 1/65536, and then it could
+reuse a round. What a proposer restart needs is a round it never used before -- stable
+storage makes that certain, a fresh incarnation makes it likely. Round 0 means "no round
+yet" (nothing promised, nothing accepted).
 """
 
 from __future__ import annotations
@@ -29,18 +44,22 @@ proposer could outbid it any more, a wedge."""
 
 
 def make_round(counter: int, proposer: int, incarnation: int = 0) -> int:
-    """The round numbered ``counter`` of run ``incarnation`` of ``proposer`` (counter >= 1)."""
-    return counter * ROUND_STRIDE + (incarnation & _ID_MASK) * (1 << _ID_BITS) + proposer
+    """The round numbered ``counter`` of run ``incarnation`` of ``proposer`` (counter >= 1).
+
+    The proposer id lies above the incarnation, so rounds with one counter compare by
+    proposer id; only the low 16 bits of ``incarnation`` are kept."""
+    owner = (proposer & _ID_MASK) << _ID_BITS
+    return counter * ROUND_STRIDE + owner + (incarnation & _ID_MASK)
 
 
 def round_owner(rnd: int) -> int:
     """The proposer id a round belongs to."""
-    return rnd & _ID_MASK
+    return (rnd >> _ID_BITS) & _ID_MASK
 
 
 def round_incarnation(rnd: int) -> int:
     """Which run of its proposer made the round (0 for a first start in the simulator)."""
-    return (rnd >> _ID_BITS) & _ID_MASK
+    return rnd & _ID_MASK
 
 
 def round_counter(rnd: int) -> int:

@@ -202,7 +202,8 @@ def run_messages(trace: Iterable[TraceRecord]) -> pd.DataFrame:
 def round_labels(rnd: pd.Series) -> pd.Series:
     """``counter.owner`` labels of raw rounds (as :func:`~paxos_edu.rounds.format_round`,
     the incarnation bits left out), vectorised: ``"-"`` for round 0, None when unknown."""
-    label = (rnd // ROUND_STRIDE).astype("str") + "." + (rnd % (1 << 16)).astype("str")
+    owner = rnd % ROUND_STRIDE // (1 << 16)  # rounds.py: counter | proposer | incarnation
+    label = (rnd // ROUND_STRIDE).astype("str") + "." + owner.astype("str")
     return label.where(rnd != 0, "-").where(rnd.notna(), None)
 
 

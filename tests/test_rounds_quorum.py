@@ -54,6 +54,18 @@ def test_next_round_above_keeps_the_incarnation(counter, proposer, incarnation):
     assert round_owner(rnd) == proposer
 
 
+@given(counters, proposers, incarnations, counters, proposers, incarnations)
+def test_rounds_compare_by_counter_then_proposer_whatever_the_incarnations(c1, p1, i1, c2, p2, i2):
+    # notebook 01 says so: "1.2" outranks "1.1" in real runs too, where incarnations are random
+    if (c1, p1) != (c2, p2):
+        assert (make_round(c1, p1, i1) < make_round(c2, p2, i2)) == ((c1, p1) < (c2, p2))
+
+
+def test_round_of_a_higher_proposer_id_outranks_a_high_incarnation():
+    assert make_round(1, 1, 2**16 - 1) < make_round(1, 2, 0)
+    assert round_incarnation(make_round(1, 2, 7)) == 7
+
+
 def test_incarnation_shows_in_the_full_label_only_when_not_zero():
     assert format_round(make_round(3, 1)) == "3.1"
     assert format_round(make_round(3, 1, 7)) == "3.1"
