@@ -1,0 +1,193 @@
+"""Checking the notebooks' exercise answers.
+
+An exercise cell holds a blank answer (``quorum_of_5 = None``); the next cell calls
+:func:`check`. Three outcomes, on purpose:
+
+* **blank** (``None``, ``...`` or ``""``): the cell *passes* and says the answer is still
+  blank -- so that "Run all" and the course's CI run every notebook top to bottom without
+  answers. A passing check cell therefore proves nothing until it says "Correct!";
+* **correct**: the answer equals the expected one *up to form* -- a list or a tuple for a
+  set, ``"1.2"`` or ``1.2`` for round 1.2, ``"15"`` or ``15.0`` for 15, ``0``/``"no"`` for
+  ``False``;
+* **wrong**: :class:`WrongAnswer` (an ``AssertionError``) with the exercise's hint, so the
+  cell turns red.
+
+``kind`` says how to compare; by default it follows ``expected`` (a bool, a number, a
+set, a string). Numbers compare within ``tolerance``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Iterable, Optional
+
+from .errors import UsageError
+from .rounds import format_round
+
+__all__ = ["KINDS", "Verdict", "WrongAnswer", "check", "check_all", "is_blank"]
+
+KINDS = ("bool", "number", "set", "round", "choice")
+"""How :func:`check` compares; ``choice`` is a word or phrase, compared without case."""
+
+_TRUE = {"true", "yes", "y", "1"}
+_FALSE = {"false", "no", "n", "0"}
+
+
+class WrongAnswer(AssertionError):
+    """An answer that is filled in and not the expected one (the message is the hint)."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What :func:`check` found: ``ok`` is True (correct) or None (still blank)."""
+
+    ok: Optional[bool]
+    message: str
+
+    def __repr__(self) -> str:  # a check cell's last line shows just the message
+        return self.message
+
+    def __bool__(self) -> bool:
+        return bool(self.ok)
+
+
+def is_blank(answer: Any) -> bool:
+    """True for an answer not filled in yet: ``None``, ``...`` or an empty string."""
+    return answer is None or answer is Ellipsis or (isinstance(answer, str) and not answer.strip())
+
+
+def _kind_of(expected: Any) -> str:
+    if isinstance(expected, bool):
+        return "bool"
+    if isinstance(expected, (int, float)):
+        return "number"
+    if isinstance(expected, (set, frozenset, list, tuple, range)):
+        return "set"
+    if isinstance(expected, str):
+        return "choice"
+    raise UsageError(f"check: cannot tell how to compare with {expected!r}; "
+                     f"pass kind= one of {KINDS}")
+
+
+def _as_bool(x: Any) -> Optional[bool]:
+    if isinstance(x, bool):
+        return x
+    if isinstance(x, (int, float)) and x in (0, 1):
+        return bool(x)
+    if isinstance(x, str) and x.strip().lower() in _TRUE | _FALSE:
+        return x.strip().lower() in _TRUE
+    return None
+
+
+def _as_number(x: Any) -> Optional[float]:
+    if isinstance(x, bool):
+        return None  # True for 1 is a confusion, not an equivalent form
+    if isinstance(x, (int, float)):
+        return float(x)
+    if isinstance(x, str):
+        try:
+            return float(x.strip().replace(",", ".").rstrip("%"))
+        except ValueError:
+            return None
+    return None
+
+
+def _as_round(x: Any) -> Optional[str]:
+    """``counter.owner``: from a wire round (a large int), "1.2", 1.2 or (1, 2)."""
+    if isinstance(x, bool):
+        return None
+    if isinstance(x, int) and x >= 1 << 32:
+        return format_round(x)
+    if isinstance(x, tuple) and len(x) == 2 and all(isinstance(p, int) for p in x):
+        return f"{x[0]}.{x[1]}"
+    if isinstance(x, (float, int)):
+        x = repr(float(x)) if isinstance(x, float) else f"{x}.0"
+    if isinstance(x, str):
+        parts = x.strip().removeprefix("round").strip().split(".")
+        if len(parts) == 2 and all(p.strip().isdigit() for p in parts):
+            return f"{int(parts[0])}.{int(parts[1])}"
+    return None
+
+
+def _as_set(x: Any, numbers: bool) -> Optional[frozenset]:
+    if isinstance(x, (str, bytes)) or not isinstance(x, Iterable):
+        x = [x]  # one element alone stands for a set of one
+    out = []
+    for item in x:
+        if numbers:
+            n = _as_number(item)
+            if n is None:
+                return None
+            item = n
+        elif isinstance(item, str):
+            item = item.strip().lower()
+        out.append(item)
+    return frozenset(out)
+
+
+def _same(answer: Any, expected: Any, kind: str, tolerance: float) -> bool:
+    if kind == "bool":
+        return _as_bool(answer) is not None and _as_bool(answer) == _as_bool(expected)
+    if kind == "number":
+        a, e = _as_number(answer), _as_number(expected)
+        if e is None:
+            raise UsageError(f"check: expected {expected!r} is not a number")
+        return a is not None and math.isclose(a, e, rel_tol=0.0, abs_tol=tolerance)
+    if kind == "round":
+        e = _as_round(expected)
+        if e is None:
+            raise UsageError(f"check: expected {expected!r} is not a round")
+        return _as_round(answer) == e
+    if kind == "set":
+        expected_items = list(expected)
+        numbers = all(_as_number(e) is not None for e in expected_items) and bool(expected_items)
+        e = _as_set(expected_items, numbers)
+        a = _as_set(answer, numbers)
+        return a is not None and a == e
+    if kind == "choice":
+        options = {expected} if isinstance(expected, str) else set(expected)
+        return isinstance(answer, str) and answer.strip().lower() in {o.lower() for o in options}
+    raise UsageError(f"check: unknown kind {kind!r}; use one of {KINDS}")
+
+
+def check(answer: Any, expected: Any, *, kind: Optional[str] = None, hint: str = "",
+          name: str = "your answer", tolerance: float = 1e-9, also: Iterable[Any] = ()) -> Verdict:
+    """Check one exercise answer.
+
+    Args:
+        answer: what the student filled in; blank (``None``) passes with a note.
+        expected: the right answer, computed from the notebook's objects where it can be.
+        kind: ``"bool"``, ``"number"``, ``"set"``, ``"round"`` or ``"choice"``; by default
+            from the type of ``expected``. For ``"choice"``, ``expected`` may be a set of
+            accepted words.
+        hint: what to look at again; the message of :class:`WrongAnswer`.
+        name: the variable's name, for the messages.
+        tolerance: how far a number may be from ``expected``.
+        also: other answers that count as right too (a second, equally defensible count).
+
+    Returns:
+        A :class:`Verdict` (its repr is its message: "Correct!" or "still blank").
+
+    Raises:
+        WrongAnswer: the answer is filled in and wrong.
+    """
+    kind = kind or _kind_of(expected)
+    if is_blank(answer):
+        return Verdict(None, f"{name} is still blank: fill it in above, then run this cell "
+                             "again (a blank answer passes, so 'Run all' runs on).")
+    if any(_same(answer, e, kind, tolerance) for e in (expected, *also)):
+        return Verdict(True, "Correct!")
+    raise WrongAnswer(f"Not quite ({name} = {answer!r}). {hint}".strip())
+
+
+def check_all(*verdicts: Verdict) -> Verdict:
+    """One verdict for several answers of one exercise: correct only when all are."""
+    blank = [v for v in verdicts if v.ok is None]
+    if not blank:
+        return Verdict(True, "Correct!")
+    if len(blank) == len(verdicts):
+        return Verdict(None, "Still blank: fill in the answers above, then run this cell again "
+                             "(blank answers pass, so 'Run all' runs on).")
+    still = "; ".join(v.message.split(":")[0] for v in blank)
+    return Verdict(None, f"Correct so far; {still}.")
