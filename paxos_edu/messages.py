@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import NamedTuple, Union
 
 
@@ -85,10 +86,9 @@ class Submission(NamedTuple):
     seq: int
     value: str
 
-    @property
-    def key(self) -> tuple[int, int, int]:
-        """The identity used for at-most-once delivery."""
-        return (self.client, self.session, self.seq)
+    # A C-level getter, not a Python property: proposers take the key of every value two
+    # or three times, and a Python call there cost 2 % of a simulated run's instructions.
+    key = property(itemgetter(slice(0, 3)), doc="The identity used for at-most-once delivery.")
 
 
 Batch = tuple[Submission, ...]
