@@ -44,6 +44,8 @@ from paxos_edu.cluster import Cluster, ClusterTimeout
 
 CHUNK = 10_000
 """Values handed to a client per :meth:`Cluster.submit` call."""
+AHEAD = 5
+"""Chunks per client handed over beyond what every learner has learned."""
 
 
 @dataclass
@@ -233,19 +235,24 @@ def soak(values: int = 100_000, *, clients: int = 2, loss: float = 0.1, seed: in
         pids = {f"{r}{i}": int(p) for r, i, p in zip(table["role"], table["id"], table["pid"])}
         with _Sampler(pids, sample_every) as sampler:
             t0 = time.monotonic()
-            for start in range(0, values, CHUNK):
-                for client in range(1, clients + 1):
-                    cluster.submit(client, [f"c{client}-{i}"
-                                            for i in range(start, min(start + CHUNK, values))])
             expected = values * clients
             marks = [(max(expected // 10, 1), "at_tenth_mb"),
                      (max(expected // 5, 1), "at_fifth_mb")]
             deadline = t0 + timeout
             last_print = t0
+            submitted, done = 0, 0
             while True:
+                # Values are handed over a few chunks ahead of what is learned, so the
+                # 10 % and 20 % marks fall inside the run, not after a long first submit.
+                while submitted < values and (submitted - done // clients) < AHEAD * CHUNK:
+                    for client in range(1, clients + 1):
+                        cluster.submit(client, [f"c{client}-{i}" for i in
+                                                range(submitted, min(submitted + CHUNK, values))])
+                    submitted = min(submitted + CHUNK, values)
                 try:  # wait() also keeps feeding the clients' stdin pipes
                     cluster.wait(timeout=0.5)
-                    break
+                    if submitted >= values:
+                        break
                 except ClusterTimeout:
                     pass
                 done = min((d for d, _ in cluster.progress().values()), default=0)
