@@ -85,19 +85,32 @@ def _acceptor_shade(rows: list[dict], quorum: int) -> dict[tuple[int, str], str]
     return shade
 
 
+def quorum_marks(rows: list[dict], quorum: int) -> list[str]:
+    """The shading of :func:`_acceptor_shade` in words, one text per acceptor row, so the
+    table does not carry its meaning in pale tints alone: ``"quorum promised"`` where a
+    quorum holds the row's promise, ``"chosen"`` where a quorum voted for the row's value
+    in one round, both joined by ``"; "``, or ``""``."""
+    shade = _acceptor_shade(rows, quorum)
+    return ["; ".join(word for key, word in (("rnd", "quorum promised"), ("v_rnd", "chosen"))
+                      if (r, key) in shade) for r in range(len(rows))]
+
+
 def state_tables(sim: Any) -> dict[str, str]:
     """The acceptors', proposers' and learners' state as HTML tables with human labels:
     rounds as ``"1.2"`` (round 1 of proposer 2, ``-`` for none yet), no wire integers,
     blanks instead of missing values, no pandas index, processes as ``up`` / ``crashed``."""
     acc = sim.acceptor_table().to_dict("records")
     quorum = quorum_size(sim.acceptor_count)
+    for row, mark in zip(acc, quorum_marks(acc, quorum)):
+        row["quorum"] = mark
     return {
         "acceptors": _html_table(
             acc, [("acceptor", "acceptor"), ("alive", "state"), ("instance", "instance"),
-                  ("rnd", "rnd"), ("v_rnd", "v_rnd"), ("v_val", "v_val")],
+                  ("rnd", "rnd"), ("v_rnd", "v_rnd"), ("v_val", "v_val"), ("quorum", "quorum")],
             f"Acceptors (a quorum is {quorum})", _acceptor_shade(acc, quorum),
-            "rnd: highest round promised; v_rnd, v_val: last vote. Orange: a quorum promised "
-            "that round; blue: a quorum voted for the value in one round, so it is chosen."),
+            "rnd: highest round promised; v_rnd, v_val: last vote. Orange (quorum promised): a "
+            "quorum promised that round; blue (chosen): a quorum voted for the value in one "
+            "round, so it is chosen."),
         "proposers": _html_table(
             sim.proposer_table().to_dict("records"),
             [("proposer", "proposer"), ("alive", "state"), ("status", "status"),

@@ -46,9 +46,13 @@ def acceptor_state_table(sim: Any, instances: Optional[Iterable[int]] = None) ->
     """The simulation's acceptor table (``sim.acceptor_table()``) styled for notebooks: in
     each instance, a promise (``rnd``) held by a quorum of acceptors is shaded orange, and
     the votes (``v_rnd``, ``v_val``) of a quorum in one round -- the value is *chosen* --
-    are shaded blue."""
+    are shaded blue. Column ``quorum`` says the same in words (``quorum promised``,
+    ``chosen``), for readers who cannot tell the tints apart."""
+    from .stepper import quorum_marks
+
     df = sim.acceptor_table(instances)
     quorum = quorum_size(sim.acceptor_count)
+    df = df.assign(quorum=quorum_marks(df.to_dict("records"), quorum))
 
     def shade(frame: pd.DataFrame) -> pd.DataFrame:
         css = pd.DataFrame("", index=frame.index, columns=frame.columns)
@@ -64,8 +68,8 @@ def acceptor_state_table(sim: Any, instances: Optional[Iterable[int]] = None) ->
         return css
 
     caption = (
-        f"Acceptors (a quorum is {quorum}). Orange: a promise made by a quorum; "
-        "blue: votes of a quorum in one round, so the value is chosen."
+        f"Acceptors (a quorum is {quorum}). Orange (quorum promised): a promise made by a "
+        "quorum; blue (chosen): votes of a quorum in one round, so the value is chosen."
     )
     return df.style.apply(shade, axis=None).set_caption(caption).hide(axis="index")
 

@@ -1,8 +1,11 @@
 """The look shared by every picture of :mod:`paxos_edu.viz`: colours, labels, axes.
 
-Colours come from the Okabe-Ito palette, which stays distinguishable for the common
-forms of colour blindness; each message kind keeps its colour in every picture
-(:data:`KIND_COLORS`), each role its colour in every lifeline and node (:data:`ROLE_COLORS`).
+Colours come from the Okabe-Ito palette, completed by three of Paul Tol's, so that every
+two message kinds (and a dropped copy) stay apart for normal vision and under
+deuteranopia, protanopia and tritanopia (ΔE*ab ≥ 15, simulated with
+:mod:`paxos_edu.colour_vision`; ``tests/test_colour_vision.py`` holds the palette to it).
+Each message kind keeps its colour in every picture (:data:`KIND_COLORS`), each role its
+colour in every lifeline and node (:data:`ROLE_COLORS`).
 """
 
 from __future__ import annotations
@@ -24,8 +27,10 @@ KIND_COLORS: dict[str, str] = {
     "PHASE2A": "#D55E00",  # vermillion
     "PHASE2B": "#E69F00",  # orange
     "DECISION": "#882255",  # wine (Paul Tol)
-    "CATCHUP": "#44AA99",  # teal (Paul Tol)
-    "HEARTBEAT": "#999999",  # grey
+    # teal #44AA99 and grey #999999 were ΔE 3 apart under deuteranopia (and teal 4 from
+    # the ACK purple): indigo and sand keep every pair >= 15 apart for every vision
+    "CATCHUP": "#332288",  # indigo (Paul Tol)
+    "HEARTBEAT": "#DDCC77",  # sand (Paul Tol): pale, as background traffic should be
 }
 """One colour per message kind, used by every picture (Okabe-Ito first)."""
 
@@ -33,8 +38,9 @@ ROLE_COLORS = {"client": "#009E73", "proposer": "#0072B2", "acceptor": "#E69F00"
                "learner": "#CC79A7"}  # fmt: skip
 """One colour per role (lifeline bands, graph nodes)."""
 
-DROP_COLOR = "#D55E00"
-"""What was lost: the ✗ of a dropped copy, edges that lost messages, drop bars."""
+DROP_COLOR = "#661100"
+"""What was lost: the ✗ of a dropped copy, edges that lost messages, drop bars -- a dark
+brown-red (Paul Tol), apart from every kind's colour (it used to be the 2A vermillion)."""
 
 SERIES_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000")
 """Colours for one line per process (proposer 1, 2, ...)."""

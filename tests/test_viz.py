@@ -16,6 +16,7 @@ from run_helper import REAL  # noqa: E402
 from paxos_edu import experiments, explore, viz, viz_style  # noqa: E402
 from paxos_edu.errors import UsageError  # noqa: E402
 from paxos_edu.sim import Simulation  # noqa: E402
+from paxos_edu.stepper import show_state  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -356,3 +357,22 @@ def test_delivered_over_time_of_a_run_where_nothing_happens_shows_all_of_it():
     ax = viz.delivered_over_time(stuck)
     assert ax.get_xlim()[1] > 2.5  # no 2 ms crop of nothing: the 3 s of silence
     assert any("no value delivered in the" in t.get_text() for t in ax.texts)
+
+
+def test_acceptor_state_table_says_in_words_what_its_tints_mean():
+    """Issue 17 #19: meaning not in pale tints alone -- a text column says it too."""
+    sim = Simulation(seed=1, manual=True, proposers=1, learners=1, clients=1)
+    sim.submit(1, ["x"])
+    sim.deliver_all("SUBMIT")
+    sim.advance(0.1)
+    for _ in range(2):
+        sim.deliver_next("PHASE1A")
+    marks = viz.acceptor_state_table(sim).data["quorum"].tolist()
+    assert marks.count("quorum promised") == 2 and "chosen" not in "".join(marks)
+    sim.deliver_all("PHASE1A")
+    sim.deliver_all("PHASE1B")
+    for _ in range(2):
+        sim.deliver_next("PHASE2A")
+    marks = viz.acceptor_state_table(sim).data["quorum"].tolist()
+    assert sum("chosen" in m for m in marks) == 2
+    assert "chosen" in show_state(sim, "acceptors").data

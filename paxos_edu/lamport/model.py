@@ -52,6 +52,7 @@ from ..messages import (
 from ..quorum import quorum_size
 from ..rounds import NO_ROUND, format_round
 from ..sim_tables import summarize
+from ..viz_style import KIND_COLORS as _KIND_COLORS
 
 ROLE_ORDER = ("client", "proposer", "acceptor", "learner")
 
@@ -76,12 +77,8 @@ KIND_WORDS = {
 }
 """What each kind means, in the paper's words (shown on hover)."""
 
-KIND_COLORS = {
-    "SUBMIT": "#009E73", "ACK": "#CC79A7", "PHASE1A": "#0072B2", "PHASE1B": "#56B4E9",
-    "NACK": "#000000", "PHASE2A": "#D55E00", "PHASE2B": "#E69F00", "DECISION": "#882255",
-    "CATCHUP": "#44AA99", "HEARTBEAT": "#999999",
-}  # fmt: skip
-"""Okabe-Ito colours per kind, the same as the matplotlib pictures."""
+KIND_COLORS = dict(_KIND_COLORS)
+"""Colours per kind: the very palette of the matplotlib pictures (:mod:`paxos_edu.viz_style`)."""
 
 HIDDEN_KINDS = ("HEARTBEAT",)
 """Kinds hidden until the page's "all messages" box is ticked (they drown the phases)."""
