@@ -307,14 +307,19 @@ def _crop_quiet_tail(ax: Axes, delivered: float, last: float, end: float) -> Non
     into the left edge of a long quiet run. Axes sharing their x axis get the widest
     crop of the group (the last one drawn must not cut the others)."""
     right = end
+    # the note goes where the flat lines are not: below them when they end high
+    lines = [ln.get_ydata()[-1] for ln in ax.get_lines() if len(ln.get_xdata()) > 2]
+    high = bool(lines) and max(lines) > 0.5 * ax.get_ylim()[1]
+    style = dict(transform=ax.transAxes, ha="right", va="center", fontsize=8, color="#444444",
+                 bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="none", alpha=0.85))
     if last <= 0:  # nothing happened at all: the whole quiet run is the picture
-        ax.text(0.98, 0.62, f"no value delivered in the {end:.3g} s of the run",
-                transform=ax.transAxes, ha="right", va="center", fontsize=8, color="#444444")
+        ax.text(0.98, 0.3 if high else 0.62, f"no value delivered in the {end:.3g} s of the run",
+                **style)
     elif end > 1.6 * last:
         right = max(last * 1.3, last + 0.002)
         said = f"last value delivered at {delivered:.3g} s" if delivered else "no value delivered"
-        ax.text(0.98, 0.62, f"{said};\nnothing more until the run ended at {end:.3g} s",
-                transform=ax.transAxes, ha="right", va="center", fontsize=8, color="#444444")
+        ax.text(0.98, 0.3 if high else 0.62,
+                f"{said};\nnothing more until the run ended at {end:.3g} s", **style)
     ax.__dict__["_paxos_right"] = right
     right = max(getattr(a, "_paxos_right", right) for a in ax.get_shared_x_axes().get_siblings(ax))
     ax.set_xlim(-0.02 * right, right * 1.02)
