@@ -293,6 +293,14 @@ class Runtime:
             out["transport"] = self.transport.counters.as_dict()
         if self.storage is not None:
             out["storage"] = self.storage.counters()
+        if self.role_name in ("acceptor", "proposer") and self.role is not None:
+            # Bounded memory: what left RAM for the archive file, what stayed.
+            role = self.role
+            archive = role.archive if self.role_name == "acceptor" else role.history
+            in_ram = len(role.slots) if self.role_name == "acceptor" else len(role.ledger.decided)
+            if archive is not None:
+                out["archive"] = {"on_disk": archive.count, "in_ram": in_ram,
+                                  "index_entries": archive.index_entries}
         if self._stop_signal is not None:
             out["stopped_by"] = signal.Signals(self._stop_signal).name
         out["seconds"] = round(time.monotonic() - self._started_at, 6) if self._started_at else 0

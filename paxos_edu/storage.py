@@ -197,6 +197,14 @@ def decode_entries(payload: bytes) -> list[Entry]:
     return out
 
 
+def _write_all(fd: int, data: bytes) -> int:
+    """Write every byte of ``data`` to ``fd``; returns ``len(data)``."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+    return len(data)
+
+
 def _frame(payload: bytes) -> bytes:
     length = len(payload)
     crc = zlib.crc32(payload, zlib.crc32(length.to_bytes(4, "big")))
@@ -457,8 +465,9 @@ class AcceptorStorage:
         try:
             fd = os.open(new, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             try:
-                size = len(FILE_MAGIC)
-                chunk: list[bytes] = [FILE_MAGIC]
+                # Record by record (about SNAPSHOT_RECORD bytes each): the state may be
+                # far larger than RAM holds (archived votes, read back from disk).
+                size = _write_all(fd, FILE_MAGIC)
                 payload: list[bytes] = []
                 payload_size = 0
                 for entry in entries:
@@ -466,15 +475,10 @@ class AcceptorStorage:
                     payload.append(data)
                     payload_size += len(data)
                     if payload_size >= SNAPSHOT_RECORD:
-                        chunk.append(_frame(b"".join(payload)))
+                        size += _write_all(fd, _frame(b"".join(payload)))
                         payload, payload_size = [], 0
                 if payload:
-                    chunk.append(_frame(b"".join(payload)))
-                blob = b"".join(chunk)
-                view = memoryview(blob)
-                while view:
-                    view = view[os.write(fd, view):]
-                size = len(blob)
+                    size += _write_all(fd, _frame(b"".join(payload)))
                 self._sync(fd)
             finally:
                 os.close(fd)

@@ -220,3 +220,24 @@ def test_storage_releases_recovered_entries_but_keeps_their_count(tmp_path):
     again.release_recovery()
     assert again.recovery.entries == [] and again.counters()["recovered_entries"] == 10
     again.close()
+
+
+def test_compaction_writes_the_state_record_by_record(tmp_path):
+    """Compaction streams: the state (archived votes included) may be larger than RAM, so
+    records reach the file while the entries are still being read, not in one blob."""
+    from paxos_edu.effects import Voted
+    from paxos_edu.storage import SNAPSHOT_RECORD, AcceptorStorage, read_entries
+
+    store = AcceptorStorage(tmp_path, 1)
+    big = batch("x" * 60_000)
+    seen_sizes = []
+
+    def entries():
+        for i in range(3 * SNAPSHOT_RECORD // 60_000):
+            seen_sizes.append((store.dir / "log.new").stat().st_size)
+            yield Voted(i, R1, big)
+
+    store.compact(entries())
+    assert max(seen_sizes) > SNAPSHOT_RECORD  # records were written before the last entry
+    assert len(read_entries(store.dir / "log").entries) == len(seen_sizes)
+    store.close()
