@@ -26,6 +26,10 @@ class Bug(str, enum.Enum):
     LEARN_FROM_ONE_2B = "learn-from-one-2b"
     """Learner decides on the first 2B it receives instead of waiting for a quorum."""
 
+    PICK_ANY_1B_VALUE = "pick-any-1b-value"
+    """Proposer re-proposes the value of the *lowest*-numbered vote its promises reported,
+    not the highest (phase 2a: "the highest-numbered proposal among the responses")."""
+
     SHARED_ROUNDS = "shared-rounds"
     """Rounds are not unique across proposers: two proposers may use the same number."""
 
@@ -55,6 +59,7 @@ _ROLE = {
     Bug.FORGET_PROMISE: "acceptor",
     Bug.IGNORE_1B_VALUE: "proposer",
     Bug.LEARN_FROM_ONE_2B: "learner",
+    Bug.PICK_ANY_1B_VALUE: "proposer",
     Bug.SHARED_ROUNDS: "proposer",
     Bug.NO_DEDUPLICATION: "learner",
     Bug.REPLY_BEFORE_DURABLE: "acceptor",
@@ -68,6 +73,8 @@ _EXPLAIN = {
     "its own, overwriting a value that may already be chosen.",
     Bug.LEARN_FROM_ONE_2B: "The learner decides on a single 2B instead of a quorum, "
     "so it may learn a value that is never chosen.",
+    Bug.PICK_ANY_1B_VALUE: "The proposer re-proposes a reported value, but the one of the "
+    "lowest round instead of the highest, so it can bring back a value that lost.",
     Bug.SHARED_ROUNDS: "Two proposers can use the same round number, so one round "
     "can carry two different values.",
     Bug.NO_DEDUPLICATION: "The learner does not filter a submission decided twice "

@@ -601,6 +601,34 @@ def test_ignore_1b_value_bug_in_classic_mode():
     assert proposed == {frozenset(): X, frozenset({Bug.IGNORE_1B_VALUE}): MINE}
 
 
+def test_pick_any_1b_value_bug_reproposes_the_lowest_reported_vote():
+    proposed = {}
+    for bugs in (frozenset(), frozenset({Bug.PICK_ANY_1B_VALUE})):
+        r = new(1, bugs=bugs)
+        r.feed(Submit(MINE), now=0.0).expect_nothing()
+        rnd = take_over(r, 0.01)
+        r.feed(promise(1, rnd, [Accepted(0, make_round(1, 2), X)]),
+               promise(2, rnd, [Accepted(0, make_round(2, 3), Y)]), now=0.02)
+        r.expect(note("leader"), heartbeat(1, rnd))
+        proposed[bugs] = {m.instance: m.value for m in r.take(Phase2A)}[0]
+        r.expect_nothing()
+    assert proposed == {frozenset(): Y, frozenset({Bug.PICK_ANY_1B_VALUE}): X}
+
+
+def test_pick_any_1b_value_bug_in_classic_mode():
+    proposed = {}
+    for bugs in (frozenset(), frozenset({Bug.PICK_ANY_1B_VALUE})):
+        r = new(1, mode="classic", bugs=bugs)
+        rnd = classic_leader(r)
+        r.feed(Submit(MINE), now=0.02).expect_only(to_acceptors(Phase1A(rnd, 0, False)))
+        r.feed(promise(1, rnd, [Accepted(0, make_round(1, 2), X)], instance=0, upto=1),
+               promise(2, rnd, [Accepted(0, make_round(2, 3), Y)], instance=0, upto=1), now=0.03)
+        (m,) = r.take(Phase2A)
+        r.expect_nothing()
+        proposed[bugs] = m.value
+    assert proposed == {frozenset(): Y, frozenset({Bug.PICK_ANY_1B_VALUE}): X}
+
+
 def test_shared_rounds_bug_gives_two_proposers_the_same_round():
     for bugs, same in ((frozenset(), False), (frozenset({Bug.SHARED_ROUNDS}), True)):
         rounds = []

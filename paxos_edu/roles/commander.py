@@ -53,13 +53,14 @@ class Commander:
         self.promises[m.acceptor] = m.accepted[0] if m.accepted else None
         return len(self.promises) >= quorum
 
-    def reported_value(self) -> Optional[Batch]:
+    def reported_value(self, highest: bool = True) -> Optional[Batch]:
         """The value accepted in the highest round the promises reported (P2c); None if
-        no acceptor reported a vote for this instance."""
+        no acceptor reported a vote for this instance. (``highest=False``, the lowest
+        round's, is the bug pick-any-1b-value.)"""
         votes = [v for v in self.promises.values() if v is not None]
         if not votes:
             return None
-        return max(votes, key=lambda v: v.v_rnd).v_val
+        return (max if highest else min)(votes, key=lambda v: v.v_rnd).v_val
 
     def accept(self, due: float) -> Send:
         """Phase 1 won: move to phase 2 and return the accept request for ``value``."""

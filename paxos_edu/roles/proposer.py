@@ -276,7 +276,8 @@ class Proposer:
             return [note] + self._lead(now, {}, self.ledger.prefix)
         first = self.ledger.prefix
         self.status = Status.PREPARING
-        self.scout = Scout(self.c_rnd, first, self.quorum, now + jittered(self.timeout, self.rng))
+        self.scout = Scout(self.c_rnd, first, self.quorum, now + jittered(self.timeout, self.rng),
+                           highest=Bug.PICK_ANY_1B_VALUE not in self.bugs)
         note.fields["first"] = first
         return [note, self.scout.prepare()]
 
@@ -318,7 +319,8 @@ class Proposer:
         if not slot.on_promise(m, self.quorum):
             return []
         self.contests_lost = 0  # a phase 1 won: the backoff starts over
-        chosen = slot.reported_value() if Bug.IGNORE_1B_VALUE not in self.bugs else None
+        chosen = (slot.reported_value(highest=Bug.PICK_ANY_1B_VALUE not in self.bugs)
+                  if Bug.IGNORE_1B_VALUE not in self.bugs else None)
         if chosen is not None and chosen != slot.value:
             self._unplace(slot.value)  # our value waits for another instance
             self._place(chosen)

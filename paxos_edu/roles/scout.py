@@ -30,11 +30,14 @@ class Scout:
         due                 when to send the prepare again if still not adopted
         covered = {}        acceptor -> its report is complete below this instance (END: all)
         votes = {}          instance -> highest-round vote reported for it
+        highest = True      False only for the bug pick-any-1b-value: keep the lowest
     """
 
-    __slots__ = ("rnd", "first", "quorum", "due", "covered", "votes")
+    __slots__ = ("rnd", "first", "quorum", "due", "covered", "votes", "highest")
 
-    def __init__(self, rnd: int, first: int, quorum: int, due: float) -> None:
+    def __init__(self, rnd: int, first: int, quorum: int, due: float,
+                 highest: bool = True) -> None:
+        self.highest = highest
         self.rnd = rnd
         self.first = first
         self.quorum = quorum
@@ -55,7 +58,10 @@ class Scout:
         votes, first = self.votes, self.first
         for vote in m.accepted:
             best = votes.get(vote.instance)
-            if vote.instance >= first and (best is None or vote.v_rnd > best.v_rnd):
+            if vote.instance < first:
+                continue
+            if best is None or (vote.v_rnd > best.v_rnd if self.highest
+                                else vote.v_rnd < best.v_rnd):
                 votes[vote.instance] = vote
         self.covered[m.acceptor] = max(expected, m.upto)
         if m.upto != END:  # a long history: ask this page's successor
