@@ -562,11 +562,15 @@ class Cluster:
         """Start a new process ``role`` ``id`` that joins the running cluster; a learner
         catches up from the first value on.
 
-        A learner may also be restarted under the id of a dead one (its logs begin a new
-        life). Acceptors, proposers and clients may not: an acceptor keeps its promises
-        in memory only, a proposer would reuse its old round numbers, a client its old
-        file -- give the newcomer a fresh id instead (an acceptor id must stay within
-        ``acceptor_count``, which fixes the quorum), or use :meth:`restart`.
+        A learner may also be started again under the id of a dead one (its logs begin a
+        new life). Acceptors, proposers and clients may not: an acceptor without storage
+        would have forgotten its promises, and a client would reuse its old file. A
+        proposer is refused here too, to keep its run directory one life per id -- not for
+        safety: a proposer restart needs only rounds it never used before, which
+        :meth:`restart` gives it (a new incarnation in its rounds; unique with high
+        probability, see :mod:`paxos_edu.rounds`). Give the newcomer a fresh id instead
+        (an acceptor id must stay within ``acceptor_count``, which fixes the quorum), or use
+        :meth:`restart`.
         """
         self._check_running()
         check_role(role)
@@ -577,7 +581,8 @@ class Cluster:
             raise UsageError(f"{role} {id} is already running")
         if old is not None and role != "learner":
             why = {"acceptor": "it would forget its promises (unsafe)",
-                   "proposer": "it would reuse its round numbers (unsafe)",
+                   "proposer": "start() keeps one life per proposer id (restart() gives it "
+                               "a new incarnation, hence new rounds)",
                    "client": "the lab bench feeds one stdin per client id"}[role]
             raise UsageError(f"{role} {id} already ran in this cluster: restarting it, {why}; "
                              "use a new id")

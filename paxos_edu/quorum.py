@@ -2,8 +2,10 @@
 
 Every role that counts votes (proposer counting promises, learner counting 2B) asks this
 module: a quorum is a strict majority of the acceptors, so any two quorums intersect in
-at least one acceptor -- the single fact Paxos' safety rests on. Keeping the arithmetic
-in one place avoids the classic bug of a copy that is off by one.
+at least one acceptor -- the fact that makes the other rules of Paxos sufficient (they are
+needed too: notebook 09 breaks five others). Strictly, safety needs less: every phase-1
+quorum must meet every phase-2 quorum (Flexible Paxos); majorities give both at once.
+Keeping the arithmetic in one place avoids the classic bug of a copy that is off by one.
 """
 
 from __future__ import annotations
