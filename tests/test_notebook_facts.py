@@ -99,3 +99,27 @@ def test_01_restarted_proposer_1_still_ranks_below_proposer_2():
     assert "and `1.2` still outranks `1.1`" in _markdown("01", "nb01-w1")
     ns = _run("01", "nb01-w2")
     assert ns["restarted"] < ns["other"]
+
+
+def test_02_takeover_story_re_proposes_hello_and_learns_hello_then_world():
+    prose = _markdown("02", "nb02-25")
+    assert "it proposes `hello` in instance 0" in prose
+    assert "`world` in the next instance, 1" in prose
+    assert "the learner delivers `hello` then `world`" in prose
+    assert "`i0@1.1=[hello]`" in _markdown("02", "nb02-23")
+    ns = _run("02", "nb02-18", "nb02-20", "nb02-22")
+    promises = [c.describe() for c in ns["takeover"].in_flight if c.kind == "PHASE1B"]
+    assert any("i0@1.1=[hello]" in p for p in promises), promises
+    ns = _run("02", "nb02-18", "nb02-20", "nb02-22", "nb02-24", "nb02-26")
+    assert ns["takeover"].learner_table()["values"].tolist() == ["hello, world"]
+
+
+def test_02_pick_any_counterexample_has_three_rounds_in_one_instance():
+    prose = _markdown("02", "nb02-w3")
+    assert "Look for an instance with three rounds" in prose
+    cx = _run("02", "nb02-w2")["cx"]
+    rounds: dict[int, set[int]] = {}
+    for r in cx.trace:
+        if r.kind == "PHASE2A" and r.event == "delivered":
+            rounds.setdefault(r.instance, set()).add(r.rnd)
+    assert max(len(r) for r in rounds.values()) >= 3, rounds
