@@ -29,8 +29,12 @@ One ``timeout`` drives every retry: an instance not decided in time is proposed 
 (same round, same value) and a prepare is resent. A leader sends a heartbeat every half
 timeout; followers take over after two to three timeouts of silence when they have
 something to do, and send a round-0 heartbeat of their own every timeout. Proposers also answer
-catch-up requests from their ledger of decided instances. :meth:`Proposer.timers` names
-the timers armed in each status; ``tick`` and ``deadline`` both read them from there.
+catch-up requests from their ledger of decided instances; a restarted proposer's ledger starts
+empty, so one that cannot answer recovers the decisions through phase 1 instead (a chosen value
+has a vote in every quorum), and one that has not seen a leader in its new life keeps trying to
+lead -- it may be the only proposer left that can bring the history back.
+:meth:`Proposer.timers` names the timers armed in each status; ``tick`` and ``deadline``
+both read them from there.
 
 Bounded memory. With a ``history`` (:class:`~paxos_edu.archive.InstanceArchive`, the real
 runtime gives every proposer one) every decided instance below the decided prefix is
@@ -159,6 +163,8 @@ class Proposer:
         self.far_votes: dict[int, Accepted] = {}  # ... and those beyond RECOVERY_HORIZON
         self.recover_next = 0  # next instance to re-drive after phase 1 ...
         self.recover_top = -1  # ... up to this one
+        self.unserved_catchup = False  # a catch-up nobody here could answer: recover it
+        self.leader_known = False  # a leader seen at work (or this one led) in this life
         self.pending: dict[Key, Submission] = {}
         self.placed: dict[Key, Submission] = {}  # in one of our slots
         self.decided_ids = SeenSet()
@@ -260,10 +266,14 @@ class Proposer:
         raise AssertionError(f"proposer {self.id}: no timer {timer!r}")
 
     def _has_work(self) -> bool:
-        """A follower takes over only for a reason: values waiting, decisions missing,
-        or no leader ever seen (then proposer 1 starts at once, so the first value
-        does not wait for an election)."""
-        return bool(self.pending) or self.ledger.has_gap or self.highest_seen == 0
+        """A follower takes over only for a reason: values waiting, decisions missing
+        (its own, or a learner's that nobody could answer), or no leader known in this
+        life (then proposer 1 starts at once, so the first value does not wait for an
+        election). A restarted proposer whose first phase 1 loses to a round of its
+        earlier life tries again: maybe every proposer was restarted, and only a
+        leader's phase 1 brings the decided history back for a late learner."""
+        return (bool(self.pending) or self.ledger.has_gap or self.unserved_catchup
+                or not self.leader_known)
 
     # ------------------------------------------------------------------ phase 1
 
@@ -330,6 +340,7 @@ class Proposer:
     def _lead(self, now: float, votes: dict[int, Accepted], first: int) -> list[Effect]:
         """Phase 1 done: re-propose what promises reported, fill holes, then lead."""
         self.status = Status.LEADING
+        self.leader_known = True
         self.scout = None
         if Bug.IGNORE_1B_VALUE in self.bugs:
             votes = {}
@@ -347,6 +358,7 @@ class Proposer:
         self.recovery = votes
         self.recover_next = first
         self.recover_top = top
+        self.unserved_catchup = False  # phase 1 brought back every vote a quorum holds
         self.next_instance = max(self.next_instance, top + 1, first)
         note = Note("leader", {"rnd": format_round(self.c_rnd),
                                "recovered": max(0, top - first + 1), "reported": len(votes)})
@@ -519,6 +531,7 @@ class Proposer:
         a follower waits two to three timeouts of silence -- several missed heartbeats
         -- so a busy machine does not make it depose a live leader."""
         self.leader_seen_at = now
+        self.leader_known = True
         if self.patience < 2 * self.timeout and self.backoff:
             self.patience = self.timeout * (2.0 + self.rng.random())
 
@@ -538,8 +551,11 @@ class Proposer:
                 if i >= min(end, self.evicted):
                     break
                 sends.append(Send(Group.LEARNERS, Decision(i, value)))
-        return sends + [Send(Group.LEARNERS, Decision(i, decided[i]))
-                        for i in range(max(m.instance, self.evicted), end) if i in decided]
+        sends += [Send(Group.LEARNERS, Decision(i, decided[i]))
+                  for i in range(max(m.instance, self.evicted), end) if i in decided]
+        if sends or m.instance < self.ledger.prefix:
+            return sends
+        return self._recover_for(m.instance, now)
 
     def use_history(self, history: InstanceArchive, keep: int = DECIDED_KEEP) -> None:
         """Keep decided values on disk in ``history``, only the last ``keep`` in RAM."""
@@ -560,6 +576,30 @@ class Proposer:
         while self.evicted < prefix - self.keep:
             decided.pop(self.evicted, None)
             self.evicted += 1
+
+    def _recover_for(self, first: int, now: float) -> list[Effect]:
+        """A learner asks for decisions from ``first`` on and this proposer knows none of
+        them -- it was restarted, its ledger starts empty, and so may every proposer's.
+        Recover them the Paxos way: a chosen value has a vote in every quorum, so phase 1
+        reports it and proposing it again (P2c) decides it again, for every learner.
+
+        A follower counts that as work (it takes over after its patience; in multi mode
+        its scout's promises report every vote). A classic-mode leader runs phase 1 on
+        the instances it heard were decided (a heartbeat's count) and does not know, at
+        most one page at a time; a multi-mode leader's phase 1 already reported them."""
+        if self.status is Status.FOLLOWER:
+            self.unserved_catchup = True
+            return []
+        if self.status is not Status.LEADING or self.mode != "classic":
+            return []
+        top = min(self.ledger.highest, self.ledger.prefix + CATCHUP_PAGE - 1)
+        if top <= self.recover_top:
+            return []  # nothing more is known to be decided, or it is already re-driven
+        if self.recover_next > self.recover_top:
+            self.recover_next = self.ledger.prefix
+        self.recover_top = top
+        self.next_instance = max(self.next_instance, top + 1)
+        return self._fill(now)
 
     # ------------------------------------------------------------------ helpers
 
