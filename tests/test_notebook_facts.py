@@ -123,3 +123,122 @@ def test_02_pick_any_counterexample_has_three_rounds_in_one_instance():
         if r.kind == "PHASE2A" and r.event == "delivered":
             rounds.setdefault(r.instance, set()).add(r.rnd)
     assert max(len(r) for r in rounds.values()) >= 3, rounds
+# ---------------------------------------------------------------- notebooks 05-09 (words-b)
+
+
+def test_05_backoff_answer_round_1_2_is_the_chosen_round():
+    assert "Round `1.2`." in _markdown("05", "nb05-17")
+    calm = _run("05", "nb05-15")["calm"]
+    assert calm.acceptor_table()["v_rnd"].iloc[0] == "1.2"
+
+
+def test_05_backoff_waits_two_to_four_timeouts_after_the_first_lost_contest():
+    from paxos_edu.roles.proposer import Proposer
+
+    assert "waits two to four timeouts" in _markdown("05", "nb05-17")
+    assert "between 2 and 2 + 2<sup>k</sup> timeouts" in _markdown("05", "nb05-13")
+    source = Path(Proposer.__module__.replace(".", "/") + ".py")
+    code = (Path(__file__).resolve().parent.parent / source).read_text()
+    assert "self.timeout * (2.0 + spread * self.rng.random())" in code
+    assert "spread = 2 ** min(self.contests_lost, 6)" in code
+
+
+def test_05_exercise2_a_lonely_proposer_stays_in_round_1():
+    from paxos_edu.experiments import duel_summary, run_duel
+
+    assert "`1`. A duel needs two proposers." in _markdown("05", "nb05-31")
+    lonely = duel_summary(run_duel({"proposers": 1, "backoff": False, "seed": 1}))
+    assert lonely["highest_round"] == 1
+
+
+def test_05_exercise4_a_long_timeout_ends_every_duel():
+    from paxos_edu.experiments import duel_summary, run_duel
+
+    assert "one leadership, no step-down, with or without backoff" in _markdown("05", "nb05-31")
+    for backoff in (True, False):
+        s = duel_summary(run_duel({"proposers": 3, "backoff": backoff, "values": 20, "seed": 1,
+                                   "timeout": 0.05}))
+        assert s["step_downs"] == 0, (backoff, s)
+
+
+def test_05_lease_exercise_the_deposed_leader_still_believes_it_leads():
+    prose = _markdown("05", "nb05-lease-3")
+    assert "Proposer 1's status still says it leads" in prose
+    ns = _run("05", "nb05-lease-2", "nb05-lease-5", may_read_locally=False)
+    table = ns["deposed"].proposer_table().set_index("proposer")
+    assert table.loc[1, "status"] == "leading" and table.loc[1, "c_rnd"] == "1.1"
+    assert set(ns["deposed"].acceptor_table()["rnd"]) == {"1.2"}
+    assert "`False`." in _markdown("05", "nb05-lease-6")
+
+
+def test_06_flexible_quorums_answer_is_4():
+    assert "`4`, from *q1 + q2 > n*" in _markdown("06", "nb06-flex-6")
+    assert _run("06", "nb06-flex-5", smallest_q1=4)["fits"][0] == 4
+
+
+def test_06_a_restarted_proposer_draws_16_random_bits_into_its_rounds():
+    from paxos_edu.rounds import make_round, round_incarnation
+
+    prose = _markdown("06", "nb06-23")
+    assert "16 random bits" in prose and "1/65 536" in prose
+    assert round_incarnation(make_round(1, 1, (1 << 20) - 1)) == (1 << 16) - 1
+
+
+def test_07_four_requests_answered_by_the_leader_alone():
+    prose = _markdown("07", "nb07-13")
+    assert "from 0, 64, 128 and 192" in prose and "only the **leader** answers" in prose
+    ns = _run("07", "nb07-04", "nb07-08", "nb07-12", "nb07-14")
+    assert ns["requests"]["instance"].tolist() == [0, 64, 128, 192]
+    assert set(ns["answers"]["sender"]) == {"proposer1"}  # proposer 1 leads with seed 1
+
+
+def test_07_exercise1_sixteen_requests_reach_proposer_1():
+    from paxos_edu.experiments import run_catchup
+
+    assert "16 `CATCHUP` requests reach proposer 1" in _markdown("07", "nb07-28")
+    trace = run_catchup({"seed": 1, "values": 500}, late_at=1.0).run.result.trace_frame()
+    requests = trace[(trace["kind"] == "CATCHUP") & (trace["event"] == "delivered")
+                     & (trace["receiver"] == "proposer1")]
+    assert len(requests) == 16
+    assert len(trace[trace["kind"] == "CATCHUP"]) > 16  # one row per copy: not the count
+
+
+def test_07_catchup_work_grows_with_the_history():
+    assert "still grows with the history" in _markdown("07", "nb07-trunc-3")
+    history = _run("07", "nb07-trunc-2")["history"]["catch-up (ms)"]
+    assert history.iloc[-1] > history.iloc[0]
+
+
+def test_09_forget_promise_the_faulty_acceptor_promised_high_then_voted_low():
+    assert "the acceptor in both quorums" in _markdown("09", "nb09-16")
+    ns = _run("09", "nb09-06", "nb09-10", "nb09-15", broke_promise=None)
+    faulty, trace = ns["faulty"], ns["trace"]
+    assert len(faulty) == 1
+    (bad,) = faulty
+    promised = trace[(trace["kind"] == "PHASE1B") & (trace["event"] == "sent")
+                     & (trace["sender"] == f"acceptor{bad}")]["rnd"]
+    assert promised.nunique() == 2  # it answered both prepares, as the story says
+
+
+def test_09_learn_from_one_2b_neither_value_was_chosen():
+    assert "*neither* value was ever chosen" in _markdown("09", "nb09-21")
+    trace = _run("09", "nb09-19")["cx_learn"].trace_frame()
+    votes = trace[(trace["kind"] == "PHASE2B") & (trace["event"] == "sent")]
+    assert votes.groupby(["instance", "rnd"])["sender"].nunique().max() < 2  # no quorum of 3
+
+
+def test_09_shared_rounds_two_proposers_one_round_1_0():
+    from paxos_edu.rounds import format_round
+
+    assert "two proposers, one round" in _markdown("09", "nb09-lamport-shared-md")
+    trace = _run("09", "nb09-24")["cx_shared"].trace_frame()
+    accepts = trace[(trace["kind"] == "PHASE2A") & (trace["event"] == "sent")
+                    & (trace["instance"] == 0)]
+    assert {format_round(int(r)) for r in accepts["rnd"]} == {"1.0"}
+    assert set(accepts["sender"]) == {"proposer1", "proposer2"}
+
+
+def test_09_exercise7_the_crash_bugs():
+    ans = _markdown("09", "nb09-amnesia-7")
+    assert '`{"reply-before-durable", "restart-without-storage"}`' in ans
+    _run("09", "nb09-amnesia-6", crash_bugs={"reply-before-durable", "restart-without-storage"})
