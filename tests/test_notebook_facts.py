@@ -123,6 +123,8 @@ def test_02_pick_any_counterexample_has_three_rounds_in_one_instance():
         if r.kind == "PHASE2A" and r.event == "delivered":
             rounds.setdefault(r.instance, set()).add(r.rnd)
     assert max(len(r) for r in rounds.values()) >= 3, rounds
+
+
 # ---------------------------------------------------------------- notebooks 05-09 (words-b)
 
 
