@@ -244,3 +244,14 @@ def test_09_exercise7_the_crash_bugs():
     ans = _markdown("09", "nb09-amnesia-7")
     assert '`{"reply-before-durable", "restart-without-storage"}`' in ans
     _run("09", "nb09-amnesia-6", crash_bugs={"reply-before-durable", "restart-without-storage"})
+
+
+def test_09_exercise6_one_proposer_and_the_first_five_bugs_find_nothing():
+    from paxos_edu import Bug
+    from paxos_edu.explore import find_violation
+
+    assert "With one proposer the search finds nothing, for each of the five." in _markdown(
+        "09", "nb09-29")
+    first_five = [Bug.FORGET_PROMISE, Bug.IGNORE_1B_VALUE, Bug.LEARN_FROM_ONE_2B,
+                  Bug.SHARED_ROUNDS, Bug.NO_DEDUPLICATION]
+    assert [find_violation(bug, seed=1, proposers=1) for bug in first_five] == [None] * 5
