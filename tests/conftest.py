@@ -22,3 +22,32 @@ def lossy():
     from run_helper import lossy_experiment
 
     return lossy_experiment()
+
+
+# ------------------------------------------------- widgets (test_widgets, test_stepper)
+
+
+@pytest.fixture
+def clears(monkeypatch):
+    """Count Output.clear_output(wait=True) calls of every widget."""
+    from paxos_edu import widgets
+
+    calls = []
+    real = widgets.w.Output.clear_output
+
+    def spy(self, *args, **kwargs):
+        calls.append(kwargs.get("wait", args[0] if args else False))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(widgets.w.Output, "clear_output", spy)
+    return calls
+
+
+@pytest.fixture
+def no_pictures(monkeypatch):
+    """Skip rendering PNGs where a test is about something else (they cost ~0.2 s each)."""
+    import matplotlib.pyplot as plt
+
+    from paxos_edu import widgets
+
+    monkeypatch.setattr(widgets, "figure_image", lambda fig, dpi=80: plt.close(fig) or "png")

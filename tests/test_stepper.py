@@ -232,26 +232,6 @@ def test_the_lamport_diagram_is_shown_and_its_clicks_redraw_the_stepper():
     assert view.data != before and "step 1 of 2" in st.status.value
 
 
-@pytest.fixture
-def clears(monkeypatch):
-    """Count Output.clear_output(wait=True) calls of every widget."""
-    calls = []
-    real = widgets.w.Output.clear_output
-
-    def spy(self, *args, **kwargs):
-        calls.append(kwargs.get("wait", args[0] if args else False))
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(widgets.w.Output, "clear_output", spy)
-    return calls
-
-
-@pytest.fixture
-def no_pictures(monkeypatch):
-    """Skip rendering PNGs where a test is about something else (they cost ~0.2 s each)."""
-    monkeypatch.setattr(widgets, "figure_image", lambda fig, dpi=80: plt.close(fig) or "png")
-
-
 
 def manual_sim():
     sim = Simulation(seed=1, manual=True, proposers=1, learners=1, clients=1)

@@ -22,26 +22,6 @@ def _no_leftover_figures():
     plt.close("all")
 
 
-@pytest.fixture
-def clears(monkeypatch):
-    """Count Output.clear_output(wait=True) calls of every widget."""
-    calls = []
-    real = widgets.w.Output.clear_output
-
-    def spy(self, *args, **kwargs):
-        calls.append(kwargs.get("wait", args[0] if args else False))
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(widgets.w.Output, "clear_output", spy)
-    return calls
-
-
-@pytest.fixture
-def no_pictures(monkeypatch):
-    """Skip rendering PNGs where a test is about something else (they cost ~0.2 s each)."""
-    monkeypatch.setattr(widgets, "figure_image", lambda fig, dpi=80: plt.close(fig) or "png")
-
-
 # ---------------------------------------------------------------------- loss and timeout
 
 
