@@ -255,3 +255,13 @@ def test_09_exercise6_one_proposer_and_the_first_five_bugs_find_nothing():
     first_five = [Bug.FORGET_PROMISE, Bug.IGNORE_1B_VALUE, Bug.LEARN_FROM_ONE_2B,
                   Bug.SHARED_ROUNDS, Bug.NO_DEDUPLICATION]
     assert [find_violation(bug, seed=1, proposers=1) for bug in first_five] == [None] * 5
+
+
+def test_09_counts_the_deliberate_bugs_there_are():
+    from paxos_edu.bugs import Bug
+
+    words = {7: "seven", 8: "eight", 9: "nine", 10: "ten"}
+    number = words[len(list(Bug))]
+    assert f"carries {number} deliberate bugs" in _markdown("09", "nb09-00")
+    assert f"## 1. {number.capitalize()} deliberate bugs" in _markdown("09", "nb09-03")
+    assert f"Which of the {number} bugs" in _markdown("09", "nb09-amnesia-4")
