@@ -28,6 +28,19 @@ def lossy():
 
 
 @pytest.fixture
+def no_leftover_figures():
+    """Fail a test whose widgets leave a matplotlib figure open -- only figures it opened
+    itself, and closing them all, so that one leak does not fail every later test."""
+    import matplotlib.pyplot as plt
+
+    before = set(plt.get_fignums())
+    yield
+    leaked = sorted(set(plt.get_fignums()) - before)
+    plt.close("all")
+    assert leaked == [], f"figures left open: {leaked}"
+
+
+@pytest.fixture
 def clears(monkeypatch):
     """Count Output.clear_output(wait=True) calls of every widget."""
     from paxos_edu import widgets

@@ -14,6 +14,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import matplotlib.pyplot as plt  # noqa: E402
 import nbformat  # noqa: E402
 
 from paxos_edu import Simulation  # noqa: E402
@@ -41,9 +42,12 @@ def _run(prefix: str, *cell_ids: str, **answers) -> dict:
     chosen = [cells[0]] + [c for c in cells[1:] if c.get("id") in cell_ids]
     assert len(chosen) == len(cell_ids) + 1, f"notebook {prefix}: missing one of {cell_ids}"
     namespace: dict = {}
-    for cell in chosen:
-        exec(compile(cell.source, f"notebook {prefix}[{cell.get('id')}]", "exec"), namespace)
-        namespace.update(answers)
+    try:
+        for cell in chosen:
+            exec(compile(cell.source, f"notebook {prefix}[{cell.get('id')}]", "exec"), namespace)
+            namespace.update(answers)
+    finally:
+        plt.close("all")  # cells draw figures; a kernel would show them, here they would leak
     return namespace
 
 

@@ -20,12 +20,7 @@ from paxos_edu.rounds import make_round  # noqa: E402
 from paxos_edu.sim import Simulation  # noqa: E402
 from paxos_edu.stepper import Stepper, state_tables  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def _no_leftover_figures():
-    yield
-    assert plt.get_fignums() == []
-    plt.close("all")
+pytestmark = pytest.mark.usefixtures("no_leftover_figures")  # widgets close what they draw
 
 
 def sim(**kwargs) -> Simulation:

@@ -6,7 +6,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from IPython.display import Image  # noqa: E402
@@ -14,12 +13,7 @@ from IPython.display import Image  # noqa: E402
 from paxos_edu import experiments, widgets  # noqa: E402
 from paxos_edu.errors import UsageError  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def _no_leftover_figures():
-    yield
-    assert plt.get_fignums() == []  # widgets close what they draw
-    plt.close("all")
+pytestmark = pytest.mark.usefixtures("no_leftover_figures")  # widgets close what they draw
 
 
 # ---------------------------------------------------------------------- loss and timeout
