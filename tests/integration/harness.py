@@ -70,7 +70,12 @@ class CourseRun:
         lines += [f"{k} {v}" for k, v in (settings or {}).items()]
         self.config.write_text("\n".join(lines) + "\n")
         self.prefix = list(prefix)
-        self.env = dict(os.environ, PAXOS_PYTHON=sys.executable, PAXOS_LOG_DIR=str(self.logs))
+        # A private TMPDIR: an acceptor's "ran before" marker (paxos_edu.storage) from another
+        # test that happened to draw the same group and port must not make this run's
+        # acceptors listen before voting; restarts within this run still find theirs.
+        (self.dir / "tmp").mkdir(exist_ok=True)
+        self.env = dict(os.environ, PAXOS_PYTHON=sys.executable, PAXOS_LOG_DIR=str(self.logs),
+                        TMPDIR=str(self.dir / "tmp"))
         self.env.update(env or {})
         if self.env.get("PYTHONDONTWRITEBYTECODE") and PYCACHE is not None:
             # Compiling every module again in each of a cluster's 9 processes costs about
