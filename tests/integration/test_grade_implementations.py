@@ -20,7 +20,9 @@ from paxos_edu.grade import grade
 from paxos_edu.grade_broken import BROKEN, PROJECT_SCRIPTS, make_broken
 from paxos_edu.grade_sandbox import netns_unavailable
 
-pytestmark = pytest.mark.integration
+# One xdist worker for every test that makes grader namespaces: some look at all of them
+# ("every namespace removed"), which another test's sandbox must not be taken for.
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("grader-netns")]
 ROOT = Path(__file__).resolve().parents[2]
 PREFIX = "paxos-grader-test-"
 
