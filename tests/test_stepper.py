@@ -23,6 +23,18 @@ from paxos_edu.stepper import Stepper, state_tables  # noqa: E402
 pytestmark = pytest.mark.usefixtures("no_leftover_figures")  # widgets close what they draw
 
 
+@pytest.fixture(autouse=True)
+def _outside_a_kernel(monkeypatch):
+    """These tests run the Stepper as a script would: no running event loop, whatever an
+    earlier test in this worker left running (playwright's sync API keeps one); with one,
+    Play schedules its steps and pictures are drawn after the controls come back."""
+
+    def no_loop():
+        raise RuntimeError("no running event loop")
+
+    monkeypatch.setattr(stepper_module.asyncio, "get_running_loop", no_loop)
+
+
 def sim(**kwargs) -> Simulation:
     s = Simulation(seed=1, manual=True, proposers=2, learners=1, clients=1, **kwargs)
     s.submit(1, ["hello"])
