@@ -180,8 +180,12 @@ def _links(run: Run) -> pd.DataFrame:
                 heard = heard[heard["time"] >= started]
             if not pd.isna(ended):
                 heard = heard[heard["time"] <= ended]
-        sent = heard.groupby("process").size()
         mine = ends[ends["process"] == receiver]
+        # It joins its groups before it writes ``start``: a send it heard counts for the link
+        # even if it went out just before that record.
+        keys = set(zip(heard["process"], heard["send_seq"]))
+        keys |= set(zip(mine["sender"], mine["send_seq"]))
+        sent = pd.Series([k[0] for k in keys], dtype=object).value_counts()
         received = mine[mine["direction"] == "received"].groupby("sender").size()
         dropped = mine[mine["direction"] == "dropped"].groupby("sender").size()
         for sender in sorted(set(sent.index) | set(received.index) | set(dropped.index)):
