@@ -122,7 +122,7 @@ def test_new_leader_after_a_huge_heartbeat_proposes_at_the_next_real_instance():
     effects = []
     for acceptor in (1, 2):
         effects += proposer.handle(Phase1B(acceptor, proposer.c_rnd, 0, END, ()), 10.0)
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 5.0  # not a walk to 10**18
     accepts = _sent(effects, Phase2A)
     assert [(m.instance, m.value) for m in accepts] == [(0, (SUB,))]
 
@@ -147,7 +147,7 @@ def test_leader_answers_a_catch_up_for_instance_huge_with_bounded_work():
     proposer, now = _leader()
     started = time.monotonic()
     effects = proposer.handle(CatchUp(2, HUGE), now + 1)
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < 5.0  # not a walk to 10**18
     assert not _sent(effects, Decision)
 
 

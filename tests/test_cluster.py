@@ -129,7 +129,7 @@ def test_wait_timeout_names_the_learners_behind_and_the_missing_quorum():
         started = time.monotonic()
         with pytest.raises(ClusterTimeout) as caught:
             c.wait(timeout=0.5)
-        assert time.monotonic() - started < 2.0
+        assert time.monotonic() - started < 5.0  # the timeout holds; it does not wait for all 20
     text = str(caught.value)
     assert isinstance(caught.value, TimeoutError)
     assert "learner 1 has 0 of 20 values, 20 behind (client 1: 20)" in text

@@ -159,7 +159,7 @@ def test_full_buffer_is_counted_and_reported_as_false(addresses, code):
         try:
             started = time.monotonic()
             assert t.send(A, b"2A") is False
-            assert time.monotonic() - started < 0.5
+            assert time.monotonic() - started < 2.0  # gives up; does not retry forever
         finally:
             t._sender = real
         assert t.counters.send_errors == t.counters.send_buffer_full == 1

@@ -29,7 +29,7 @@ def _counters(run, role: str, id: int) -> dict:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_signal_exits_0_within_half_a_second_and_writes_counters(course, sig):
+def test_signal_exits_0_promptly_and_writes_counters(course, sig):
     run = course()
     run.start_cluster(acceptors=(1, 2, 3), proposers=(1,), learners=(1,))
     run.start("client", 1, stdin="pipe")  # stdin stays open: the client would run forever
@@ -38,7 +38,9 @@ def test_signal_exits_0_within_half_a_second_and_writes_counters(course, sig):
     for role, i in [("client", 1), ("learner", 1), ("proposer", 1), ("acceptor", 1)]:
         rc, took = run.stop_timed(role, i, sig)
         assert rc == 0, f"{role} exited with {rc}: {run.stderr(role, i)}"
-        assert took < 0.5, f"{role} took {took:.3f} s to stop"
+        # Typically ~10 ms; 2 s leaves room for a loaded CI machine and still catches a role
+        # that ignores the signal until some timeout or its stdin ends.
+        assert took < 2.0, f"{role} took {took:.3f} s to stop"
         records = _records(run, role, i)
         assert records[-1]["event"] == "stop"
         assert "counters" in {r["event"] for r in records}
