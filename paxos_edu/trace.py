@@ -50,7 +50,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def process_order(names: Iterable[Any]) -> list[str]:
     """Distinct process names sorted clients | proposers | acceptors | learners, then by
-    id; other names go last, by name (a picture still shows them)."""
+    id; other names go last, by name (a picture still shows them). Anything that is not
+    a name -- None, NaN, ``""`` -- is left out: it has no lifeline."""
 
     def key(name: str) -> tuple[int, int, str]:
         try:
@@ -59,7 +60,7 @@ def process_order(names: Iterable[Any]) -> list[str]:
             return (len(ROLES), 0, name)
         return (ROLES.index(role), num, name)
 
-    return sorted({n for n in names if isinstance(n, str)}, key=key)
+    return sorted({n for n in names if isinstance(n, str) and n}, key=key)
 
 
 # ---------------------------------------------------------------------- column definitions

@@ -11,6 +11,7 @@ import pandas as pd
 from paxos_edu import experiments
 from paxos_edu.eventlog import EventLog
 from paxos_edu.messages import Submission
+from paxos_edu.processes import parse_process_name
 from paxos_edu.rounds import make_round
 from paxos_edu.sim import Simulation
 
@@ -73,13 +74,13 @@ def real_messages(rows):
     for row in rows:
         t, proc, direction, kind, inst, rnd, group, *rest = row
         reason, sender, send_seq = (list(rest) + [None, None, None])[:3]
-        role = proc.rstrip("0123456789")
+        role, pid = parse_process_name(proc)
         recs.append(
             dict(
                 time=t,
                 process=proc,
                 role=role,
-                id=int(proc[len(role) :]),
+                id=pid,
                 direction=direction,
                 kind=kind,
                 instance=inst,

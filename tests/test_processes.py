@@ -1,5 +1,8 @@
 """The role table: role names, the groups each role joins, process names both ways."""
 
+import re
+from pathlib import Path
+
 import pytest
 
 from paxos_edu import eventlog, runtime, sim, viz
@@ -32,6 +35,17 @@ def test_simulator_and_runtime_share_the_one_table():
     for module in (runtime, sim, eventlog, viz):
         assert getattr(module, "ROLES", ROLES) is ROLES, module
         assert getattr(module, "LISTENS", LISTENS) is LISTENS, module
+
+
+def test_process_names_are_split_only_by_parse_process_name():
+    # "acceptor2".rstrip(digits) also "parses" acceptor02 and voter1: one parser decides.
+    root = Path(__file__).resolve().parents[1]
+    pattern = re.compile(r"""rstrip\(\s*(["'])0123456789\1|rstrip\(\s*string\.digits""")
+    found = [f"{path.relative_to(root)}:{n}"
+             for path in [*(root / "paxos_edu").rglob("*.py"), *(root / "tests").rglob("*.py")]
+             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if pattern.search(line) and path != Path(__file__).resolve()]
+    assert found == []
 
 
 @pytest.mark.parametrize("role", ROLES)

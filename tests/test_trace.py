@@ -175,6 +175,22 @@ def test_process_order_sorts_by_role_then_id_and_keeps_other_names_last():
     ]
 
 
+def test_the_lamport_diagram_reads_the_one_trace_model():
+    from paxos_edu.lamport import model
+
+    assert model.KIND_SHORT is trace.KIND_SHORT
+    assert not hasattr(model, "ROLE_ORDER") and not hasattr(model, "_process_order")
+    data = model.diagram_data(Simulation(seed=1, manual=True))
+    assert list(data["kinds"]) == list(trace.KIND_ORDER)
+    assert [p["name"] for p in data["processes"]] == trace.process_order(
+        p["name"] for p in data["processes"])
+
+
+def test_process_order_leaves_out_what_is_not_a_name():
+    assert trace.process_order(["acceptor1", "", None, float("nan"), "client1"]) == [
+        "client1", "acceptor1"]
+
+
 def test_receipts_naming_sender_and_sequence_number_pair_exactly():
     rows = [  # (time, process, direction, kind, instance, round, group, sender, send_seq)
         (0.000, "acceptor1", "sent", "PHASE1B", 0, R, "proposers", None, 0),

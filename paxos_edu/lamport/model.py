@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Iterable, Optional
+from typing import Any, Optional
 
 from ..checks import INTEGRITY, ORDER, VALIDITY, CheckReport, check_sequences
 from ..errors import UsageError
@@ -49,19 +49,19 @@ from ..messages import (
     Phase2B,
     Submit,
 )
+from ..processes import parse_process_name, process_name
 from ..quorum import quorum_size
 from ..rounds import NO_ROUND, format_round
 from ..sim_tables import summarize
+from ..trace import (
+    GROUP_OF_KIND,
+    KIND_ORDER,
+    KIND_SHORT,
+    datagram_numbers,
+    message_frame,
+    process_order,
+)
 from ..viz_style import KIND_COLORS as _KIND_COLORS
-
-ROLE_ORDER = ("client", "proposer", "acceptor", "learner")
-
-KIND_SHORT = {
-    "SUBMIT": "submit", "ACK": "ack", "PHASE1A": "1A", "PHASE1B": "1B", "NACK": "nack",
-    "PHASE2A": "2A", "PHASE2B": "2B", "DECISION": "decision", "CATCHUP": "catch-up",
-    "HEARTBEAT": "heartbeat",
-}  # fmt: skip
-"""Short kind names written on arrows (as in :data:`paxos_edu.viz.KIND_SHORT`)."""
 
 KIND_WORDS = {
     "SUBMIT": "submit: a client asks the proposers to order values",
@@ -112,7 +112,7 @@ class _Builder:
             "version": 1,
             "title": self.title,
             "source": self.source,
-            "processes": [_process_entry(p) for p in _process_order(self.processes)],
+            "processes": [_process_entry(p) for p in process_order(self.processes)],
             "rows": self.rows,
             "messages": self.messages,
             "marks": self.marks,
@@ -120,7 +120,7 @@ class _Builder:
             "time_scale": scale,
             "time_unit": unit,
             "kinds": {k: {"short": KIND_SHORT[k], "color": KIND_COLORS[k],
-                          "words": KIND_WORDS[k]} for k in KIND_SHORT},
+                          "words": KIND_WORDS[k]} for k in KIND_ORDER},
             "hidden_kinds": list(HIDDEN_KINDS),
             **extra,
         }
@@ -266,31 +266,19 @@ def _sim_process_names(sim: Any, trace: list) -> list[str]:
     names = {r.sender for r in trace} | {r.receiver for r in trace}
     processes = getattr(sim, "processes", None)
     if isinstance(processes, dict):
-        names |= {f"{role}{i}" for role, i in processes}
-    names |= {f"learner{i}" for i in getattr(sim, "delivered", {})}
+        names |= {process_name(role, i) for role, i in processes}
+    names |= {process_name("learner", i) for i in getattr(sim, "delivered", {})}
     return sorted(names)
 
 
 def _sim_rows(trace: list) -> list[int]:
-    """Row of each trace record: the ``sent`` copies of one multicast share a row (they
-    are recorded one after the other, same time, sender and message object)."""
-    rows: list[int] = []
-    n = -1
-    last: Optional[tuple] = None
-    heard: set[str] = set()
-    for rec in trace:
-        key = (rec.time, rec.sender, rec.kind, rec.instance, rec.rnd)
-        if rec.event == "sent" and key == last and rec.receiver not in heard:
-            heard.add(rec.receiver)
-            rows.append(n)
-            continue
-        n += 1
-        rows.append(n)
-        if rec.event == "sent":
-            last, heard = key, {rec.receiver}
-        elif rec.reason != "loss":  # a loss is logged inside its multicast, not between
-            last = None
-    return rows
+    """Row of each trace record: the ``sent`` copies of one multicast share a row
+    (:func:`~paxos_edu.trace.datagram_numbers` numbers them; rows count the numbers in
+    order of first appearance, a copy lost inside its multicast included)."""
+    numbers = datagram_numbers(
+        (r.event, r.time, r.sender, r.receiver, r.kind, r.instance, r.rnd) for r in trace)
+    row_of_number: dict[int, int] = {}
+    return [row_of_number.setdefault(n, len(row_of_number)) for n in numbers]
 
 
 def _arrow(rec: Any, msg: Optional[Message], row: int) -> dict[str, Any]:
@@ -331,7 +319,8 @@ def _sim_delivery_marks(sim: Any, trace: list, row_of: list[int]) -> list[dict[s
             row = row_of[index] if 0 <= index < len(row_of) else _row_at(
                 trace, row_of, deliveries[pos][0] if pos < len(deliveries) else math.inf)
             instance = deliveries[pos][1] if pos < len(deliveries) else None
-            marks.append(_delivery_mark(f"learner{learner}", row, pos, sub.value, instance,
+            marks.append(_delivery_mark(process_name("learner", learner), row, pos, sub.value,
+                                        instance,
                                         trace[index].time if 0 <= index < len(trace) else None))
     return marks
 
@@ -341,7 +330,8 @@ def _sim_decision_marks(sim: Any, trace: list, row_of: list[int], messages_of: d
     """Where a learner learns that an instance is decided (a quorum of 2B of one round, or
     a decision) without delivering it there: the value waits behind an earlier instance,
     or is a no-op, which is never delivered. A delivery on the same row says it already."""
-    acceptors = getattr(sim, "acceptor_count", None) or sum(p.startswith("acceptor") for p in procs)
+    acceptors = getattr(sim, "acceptor_count", None) or sum(
+        _split(p)[0] == "acceptor" for p in procs)
     quorum = quorum_size(max(int(acceptors), 1))
     delivered_at: dict[tuple[str, int], int] = {}
     for m in marks:
@@ -349,7 +339,7 @@ def _sim_decision_marks(sim: Any, trace: list, row_of: list[int], messages_of: d
             delivered_at.setdefault((m["process"], m["instance"]), m["row"])
     out = []
     for learner in sorted(sim.delivered):
-        name = f"learner{learner}"
+        name = process_name("learner", learner)
         votes: dict[tuple[int, int], set[int]] = {}
         decided: set[int] = set()
         for index, rec in enumerate(trace):
@@ -448,9 +438,7 @@ def _row_at(trace: list, row_of: list[int], t: float) -> int:
 
 
 def _from_run(run: Any, title: Optional[str], max_sends: int) -> dict[str, Any]:
-    from ..trace import message_frame  # the pairing of sends and receipts lives there
-
-    frame = message_frame(run)
+    frame = message_frame(run)  # the pairing of sends and receipts lives there
     sends = frame.index[frame["event"] == "sent"]
     if len(sends) > max_sends:
         cut_t = float(frame.loc[sends[max_sends - 1], "time"])
@@ -518,7 +506,7 @@ def _from_run(run: Any, title: Optional[str], max_sends: int) -> dict[str, Any]:
     violation = _violation(report, marks) if report is not None else None
     marks = _merge_marks(marks)
     procs = [p for r in records for p in (r["sender"], r["receiver"]) if isinstance(p, str)]
-    procs += [f"learner{i}" for i in getattr(run, "learners", [])]
+    procs += [process_name("learner", i) for i in getattr(run, "learners", [])]
     table = getattr(run, "processes", None)
     if table is not None and "process" in getattr(table, "columns", ()):
         procs += list(table["process"])
@@ -553,9 +541,7 @@ def _group_name(r: dict, kind: str) -> str:
     group = r.get("group") if isinstance(r, dict) else None
     if isinstance(group, str) and group:
         return group
-    to = {"SUBMIT": "proposers", "ACK": "clients", "PHASE1A": "acceptors", "PHASE2A": "acceptors",
-          "PHASE1B": "proposers", "NACK": "proposers"}  # fmt: skip
-    return to.get(kind, "learners")
+    return GROUP_OF_KIND.get(kind, "learners")
 
 
 def _run_sequences(run: Any) -> Optional[dict]:
@@ -582,7 +568,7 @@ def _run_delivery_marks(run: Any, rows: list[dict[str, Any]], records: list[dict
         t = _num(rec.get("time"))
         if t is None or t > last_t + 1e-3:
             continue  # after the part of the run shown
-        process = f"learner{int(rec['learner'])}"
+        process = process_name("learner", int(rec["learner"]))
         mine = [row for (tt, row) in at.get(process, []) if tt <= t + 1e-9]
         row = mine[-1] if mine else max((i for i, r in enumerate(rows) if r["t"] <= t),
                                         default=0)
@@ -610,7 +596,7 @@ def _violation(report: Optional[CheckReport], marks: list[dict[str, Any]]
     if v is None or v.learner is None or v.position is None:
         return None
     deliveries = [m for m in marks if m["type"] == "delivery"]
-    me = next((m for m in deliveries if m["process"] == f"learner{v.learner}"
+    me = next((m for m in deliveries if m["process"] == process_name("learner", v.learner)
                and m["position"] == v.position), None)
     involved = [me] if me is not None else []
     if v.property == ORDER and me is not None:
@@ -718,12 +704,22 @@ def _instance(instance: Optional[int]) -> Optional[int]:
     return None if instance is None or instance >= END else int(instance)
 
 
+def _split(name: str) -> tuple[str, Optional[int]]:
+    """``("acceptor", 2)`` for ``"acceptor2"``; ``(name, None)`` for a name that is no
+    process name (the diagram still draws it, as :func:`~paxos_edu.trace.process_order`
+    keeps it)."""
+    try:
+        return parse_process_name(name)
+    except UsageError:
+        return name, None
+
+
 def _human(name: Optional[str]) -> str:
-    """``"acceptor2"`` -> ``"acceptor 2"``."""
+    """``"acceptor2"`` -> ``"acceptor 2"``; ``"?"`` for no name."""
     if not name:
         return "?"
-    role = name.rstrip("0123456789")
-    return f"{role} {name[len(role):]}" if role != name else name
+    role, id = _split(name)
+    return name if id is None else f"{role} {id}"
 
 
 def _num(value: Any) -> Optional[float]:
@@ -741,16 +737,5 @@ def _int(value: Any) -> Optional[int]:
     return None if f is None else int(f)
 
 
-def _process_order(names: Iterable[str]) -> list[str]:
-    def key(name: str) -> tuple[int, int, str]:
-        role = name.rstrip("0123456789")
-        num = name[len(role):]
-        return (ROLE_ORDER.index(role) if role in ROLE_ORDER else len(ROLE_ORDER),
-                int(num) if num else 0, name)
-
-    return sorted({n for n in names if isinstance(n, str) and n}, key=key)
-
-
 def _process_entry(name: str) -> dict[str, str]:
-    role = name.rstrip("0123456789")
-    return {"name": name, "role": role, "label": _human(name)}
+    return {"name": name, "role": _split(name)[0], "label": _human(name)}
