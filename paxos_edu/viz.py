@@ -48,7 +48,7 @@ def acceptor_state_table(sim: Any, instances: Optional[Iterable[int]] = None) ->
     the votes (``v_rnd``, ``v_val``) of a quorum in one round -- the value is *chosen* --
     are shaded blue. Column ``quorum`` says the same in words (``quorum promised``,
     ``chosen``), for readers who cannot tell the tints apart."""
-    from .stepper import quorum_marks
+    from .stepper_tables import quorum_marks
 
     df = sim.acceptor_table(instances)
     quorum = quorum_size(sim.acceptor_count)
