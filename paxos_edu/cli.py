@@ -203,6 +203,11 @@ def configure_role(parser: argparse.ArgumentParser) -> None:
                             help="without storage: assert that this acceptor id never ran in "
                             "this cluster, so it votes at once instead of listening first "
                             "(and refusing to vote in a cluster already running)")
+    if parser.prog.split()[-1] == "client":
+        parser.add_argument("--new-session", action="store_true",
+                            help="with --log-dir: start a new session even if the log holds an "
+                            "interrupted one (by default a restarted client resumes it: it reads "
+                            "its input again from the first line and skips what was decided)")
     settings = parser.add_argument_group("settings (override the config file)")
     for name, setting in SETTINGS.items():
         option = "--" + name.replace("_", "-")
@@ -231,7 +236,8 @@ def run_role(args: argparse.Namespace) -> int:
     if changes:
         config = config.replace(**changes)
     runtime = Runtime(args.command, args.id, config, log_dir=args.log_dir, trace=args.trace,
-                      bugs=args.bugs, fresh=getattr(args, "fresh", False))
+                      bugs=args.bugs, fresh=getattr(args, "fresh", False),
+                      new_session=getattr(args, "new_session", False))
     return runtime.run()
 
 

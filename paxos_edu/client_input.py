@@ -13,6 +13,18 @@ to the :class:`~paxos_edu.roles.Client` role:
 * reading pauses while :data:`STDIN_PAUSE` values wait for room in the client's window,
   so memory stays bounded when values are piped in faster than they are decided;
 * at the end of stdin the client is closed: it exits once every value is acknowledged.
+
+Write-ahead: the ``submit`` records of the values a chunk added reach the OS before any of
+them is sent, so the log of a killed client holds every value it ever sent (what a resumed
+session relies on). The client's progress -- every seq below ``acked.low`` acknowledged --
+goes to the log as an ``acked`` record at most every :data:`ACKED_EVERY` seconds and at
+exit, with ``done`` once stdin ended and every value was acknowledged.
+
+Resuming (:mod:`paxos_edu.client_resume`): the values an earlier life of the session
+submitted come first again. Each is compared with the earlier one -- a different value
+stops the process (exit status 2, :class:`~paxos_edu.client_resume.InputChanged`) before it
+is sent -- then skipped if known decided, else sent again under its old number; neither
+is logged again.
 """
 
 from __future__ import annotations
@@ -22,11 +34,13 @@ import selectors
 import time
 from typing import TYPE_CHECKING, Callable, Optional
 
+from .client_resume import InputChanged
 from .codec import MAX_VALUE_BYTES
-from .effects import Effect
+from .effects import Effect, Halt
 from .errors import UsageError
 
 if TYPE_CHECKING:
+    from .client_resume import Resumed
     from .eventlog import EventLog
     from .roles import Client
 
@@ -35,6 +49,12 @@ STDIN_CHUNK = 1 << 16
 STDIN_PAUSE = 1 << 16
 """A client stops reading stdin while this many values wait for room in its window
 (memory stays bounded when values are piped in faster than they are decided)."""
+ACKED_EVERY = 0.1
+"""Seconds between two ``acked`` records while acknowledgements come in. A killed client
+loses at most this much of its progress: the values acknowledged since are sent again
+when its session resumes (harmless, just work)."""
+EXIT_INPUT_CHANGED = 2
+"""Exit status of a resumed client whose input differs from its session's earlier one."""
 
 
 class LineSplitter:
@@ -107,16 +127,22 @@ class ClientInput:
         apply: carries out the effects of ``client.flush`` (the runtime's sends).
         complain: writes one line to stderr.
         selector: the runtime's selector; stdin is registered with ``data=self``.
+        resumed: the earlier life of the session the client resumes (its values come
+            first again); None for a new session.
 
     Attributes:
         log: the event log that records each value submitted (set once it is open).
         submitted, rejected: values handed to the client / lines refused, so far.
+        resent, skipped: re-read values of a resumed session sent again / known decided
+            and not sent (also counted in ``submitted``).
         eof: stdin has ended (or there is none). polled: a regular file, read every turn.
+        failed: stopped because a re-read value differed from the earlier one.
     """
 
     def __init__(self, fd: Optional[int], client: Client, *,
                  apply: Callable[[list[Effect]], None], complain: Callable[[str], None],
-                 selector: Optional[selectors.BaseSelector] = None) -> None:
+                 selector: Optional[selectors.BaseSelector] = None,
+                 resumed: Optional[Resumed] = None) -> None:
         self.fd = fd
         self.client = client
         self.apply = apply
@@ -126,9 +152,17 @@ class ClientInput:
         self.lines = LineSplitter(MAX_VALUE_BYTES + 1)  # a trailing \r does not count
         self.submitted = 0
         self.rejected = 0
+        self.resent = 0
+        self.skipped = 0
         self.registered = False
         self.polled = False
         self.eof = fd is None
+        self.failed = False
+        self.resumed = resumed
+        if resumed is not None:
+            client.resume(resumed.submitted, resumed.history.decided_below)
+        self._acked_logged = -1  # the ``below`` of the last acked record written
+        self._acked_due = 0.0
 
     def start(self) -> None:
         """Begin reading (or, without stdin, close the client: nothing to submit)."""
@@ -158,7 +192,7 @@ class ClientInput:
 
     def pace(self) -> None:
         """Pause reading while the client's queue is long, resume once it has room."""
-        if not self.eof:
+        if not self.eof and not self.failed:
             self.watch(len(self.client.queue) < STDIN_PAUSE)
 
     def read(self) -> None:
@@ -189,6 +223,27 @@ class ClientInput:
             self.watch(False)
         self.eof = True
         self.client.close()
+        resumed = self.resumed
+        if resumed is not None and self.client.next_seq < resumed.submitted:
+            resumed.close()
+            n, total = self.client.next_seq, resumed.submitted
+            self.complain(f"warning: stdin ended after {n} values, but the resumed session "
+                          f"{resumed.session} had submitted {total}; the other {total - n} "
+                          "are not sent again (those not yet decided stay undecided)")
+
+    def record_acked(self, now: float, final: bool = False) -> None:
+        """Write an ``acked`` record if the client's progress moved (at most every
+        :data:`ACKED_EVERY` seconds, unless ``final``: at exit)."""
+        log = self.log
+        if log is None:
+            return
+        client = self.client
+        below = client.acked.low
+        done = final and self.eof and not self.failed and client.done
+        if done or (below != self._acked_logged and (final or now >= self._acked_due)):
+            log.acked(client.session, below, done)
+            self._acked_logged = below
+            self._acked_due = now + ACKED_EVERY
 
     def take(self, lines: list[tuple[int, bytes]], too_long: list[tuple[int, int]]) -> None:
         """Report the over-long lines and submit the others."""
@@ -199,15 +254,23 @@ class ClientInput:
             self._submit(lines)
 
     def _submit(self, lines: list[tuple[int, bytes]]) -> None:
+        if self.failed:
+            return
         client = self.client
         add = client.add
         log = self.log
+        earlier = self.resumed.submitted if self.resumed is not None else 0
         added = 0
         for lineno, raw in lines:
             if raw[-1:] == b"\r":
                 raw = raw[:-1]
             if not raw or raw.isspace():
                 continue  # blank line: nothing to broadcast
+            if client.next_seq < earlier:  # a value the earlier life of the session sent
+                if not self._again(lineno, raw):
+                    return
+                added += 1
+                continue
             try:
                 sub = add(raw.decode("utf-8"))  # validates, numbers and queues the value
             except UnicodeDecodeError as exc:
@@ -223,11 +286,36 @@ class ClientInput:
         if not added:
             return
         self.submitted += added
+        if log is not None:
+            log.flush()  # write-ahead: on record before on the wire (see the module doc)
         self.apply(client.flush(time.monotonic()))
+
+    def _again(self, lineno: int, raw: bytes) -> bool:
+        """A re-read value of a resumed session: compare, then skip or queue it (not
+        logged again). False when it differs: the process stops."""
+        client = self.client
+        seq = client.next_seq
+        value = raw.decode("utf-8", "surrogateescape")  # the earlier one was valid UTF-8
+        try:
+            self.resumed.check(seq, value, lineno)  # type: ignore[union-attr]
+        except InputChanged as exc:
+            self.failed = True
+            if self.registered or self.polled:
+                self.watch(False)
+            self.apply([Halt(EXIT_INPUT_CHANGED, str(exc))])
+            return False
+        if client.is_decided(seq):
+            client.skip(value)
+            self.skipped += 1
+        else:
+            client.add(value)
+            self.resent += 1
+        return True
 
     def _reject(self, lineno: int, problem: str) -> None:
         self.rejected += 1
         self.complain(f"stdin:{lineno}: {problem}")
 
 
-__all__ = ["STDIN_CHUNK", "STDIN_PAUSE", "ClientInput", "LineSplitter"]
+__all__ = ["ACKED_EVERY", "EXIT_INPUT_CHANGED", "STDIN_CHUNK", "STDIN_PAUSE", "ClientInput",
+           "LineSplitter"]

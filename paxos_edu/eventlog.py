@@ -14,8 +14,14 @@ Every JSON line has ``t`` (wall-clock seconds, ``time.time()``, to the microseco
 =========== ===================================================================
 event       fields
 =========== ===================================================================
-start       ``pid``, ``trace`` and whatever the runtime passes (``session``, ``settings``)
+start       ``pid``, ``trace`` and whatever the runtime passes (``session``, ``settings``;
+            a client adds ``resumed``: how many values of its session an earlier
+            life submitted, when it takes that session up again)
 submit      client: ``session``, ``seq``, ``value``
+acked       client: ``session``, ``below`` (every seq below it was acknowledged as
+            decided), and ``done`` (true once stdin ended and every value was
+            acknowledged: the session is complete). Written at most every
+            :data:`paxos_edu.client_input.ACKED_EVERY` seconds and at exit
 deliver     learner: ``position`` (0-based), ``instance``, ``client``, ``session``,
             ``seq``, ``value``
 sent,       only at trace level ``"messages"``: ``kind`` (e.g. ``"PHASE2A"``),
@@ -39,10 +45,17 @@ last line, which :func:`paxos_edu.runlog.load_run` tolerates. The hot ``submit``
 ``deliver`` lines are formatted by hand, with the C string escaper of the :mod:`json`
 module for the value.
 
+A client writes its ``submit`` records to the OS *before* it sends the values (the input
+flushes the log first, :mod:`paxos_edu.client_input`), and its log before its ``prop<id>``
+lines: whatever a killed client sent is in its log, and ``prop<id>`` never holds a value
+the log lacks.
+
 Nothing already written is ever truncated. A client started again with the same id and
-run directory *appends* to ``prop<id>`` and ``client<id>.jsonl``: its new life is a new
-session (a new ``start`` record with its ``session``), and submissions are identified by
-``(client, session, seq)``, so the run's record of what was proposed stays whole. Any other
+run directory *appends* to ``prop<id>`` and ``client<id>.jsonl``: its new life resumes
+its interrupted session or starts a new one (a new ``start`` record with its
+``session``; see :mod:`paxos_edu.client_resume`), and submissions are identified by
+``(client, session, seq)``, so the run's record of what was proposed stays whole. A file
+whose last line was cut by a kill gets a newline first, so the new lines stay whole. Any other
 process started again keeps its earlier life under a numbered name (``learn2`` becomes
 ``learn2.1``, ``learner2.jsonl`` becomes ``learner2.1.jsonl``, then ``.2`` ...): a
 restarted learner delivers the whole sequence again, from the first value, and its current
@@ -117,6 +130,12 @@ def _keep_earlier_life(path: Path) -> None:
     path.rename(path.parent / f"{stem}.{n}{suffix}")
 
 
+def _last_byte(path: Path) -> bytes:
+    with open(path, "rb") as file:
+        file.seek(-1, os.SEEK_END)
+        return file.read(1)
+
+
 def run_directory(path: str | Path) -> Path:
     """``path`` as a directory to write a run into, created (with its parents) if missing.
 
@@ -155,14 +174,20 @@ def _plain(obj: Any) -> Any:
 
 
 class _LineFile:
-    """An append-only file written in whole lines, from an in-memory list of lines."""
+    """An append-only file written in whole lines, from an in-memory list of lines.
 
-    __slots__ = ("path", "_file", "_lines")
+    ``after``: a file whose lines must reach the OS first whenever this one is written
+    (a client's log before its ``prop`` file)."""
 
-    def __init__(self, path: Path) -> None:
+    __slots__ = ("path", "_file", "_lines", "_after")
+
+    def __init__(self, path: Path, after: _LineFile | None = None) -> None:
         self.path = path
         self._file = open(path, "ab", buffering=0)  # closed by close(); never truncates
         self._lines: list[str] = []
+        self._after = after
+        if self._file.tell() and _last_byte(path) != b"\n":
+            self._lines.append("\n")  # an earlier life was killed mid-line: end that line
 
     def add(self, line: str) -> None:
         lines = self._lines
@@ -171,6 +196,8 @@ class _LineFile:
             self.flush()
 
     def flush(self) -> None:
+        if self._after is not None:
+            self._after.flush()
         if not self._lines:
             return
         if self._file is None:
@@ -245,7 +272,9 @@ class EventLog:
                 if earlier is not None:
                     _keep_earlier_life(earlier)
         self._log = _LineFile(log_path)
-        self._course = _LineFile(self.run_dir / course) if course else None
+        # A client's prop line never reaches the disk before its submit record does.
+        self._course = _LineFile(self.run_dir / course, self._log if role == "client" else None) \
+            if course else None
         if not self.tracing:
             self.message = self._no_message  # type: ignore[method-assign]
 
@@ -285,6 +314,14 @@ class EventLog:
         """Record the runtime's counters at exit (free-form dict, nested dicts allowed)."""
         self._record("counters", {"counters": counters})
 
+    def acked(self, session: int, below: int, done: bool = False) -> None:
+        """A client's progress: every seq of ``session`` below ``below`` was acknowledged
+        as decided; ``done``: stdin ended and every value was (the session is complete)."""
+        fields: dict[str, Any] = {"session": session, "below": below}
+        if done:
+            fields["done"] = True
+        self._record("acked", fields)
+
     def stop(self) -> None:
         """Record a clean exit and flush: a log without ``stop`` means a killed process."""
         self._record("stop", {})
@@ -296,8 +333,8 @@ class EventLog:
         """A client submitted ``sub``: one ``prop`` line and one ``submit`` record."""
         if self._course is None or self.role != "client":
             raise UsageError(f"only a client logs submissions, not a {self.role}")
-        self._course.add(_course_line(sub[3]))
         self._log.add(self._submit_line % (self._clock(), sub[0], sub[1], sub[2], _quote(sub[3])))
+        self._course.add(_course_line(sub[3]))
 
     def delivered(self, sub: Submission, instance: int, position: int) -> None:
         """A learner delivered ``sub`` (decided in ``instance``) as value number ``position``."""
@@ -366,13 +403,14 @@ class EventLog:
     # ------------------------------------------------------------------ files
 
     def flush(self) -> None:
-        """Hand every buffered line to the OS (prop/learn file first, then the log)."""
+        """Hand every buffered line to the OS (a client: the log first, then prop)."""
         if self._course is not None:
-            self._course.flush()
+            self._course.flush()  # a client's prop file flushes its log first
         self._log.flush()
 
     def close(self) -> None:
         """Flush and close the files (idempotent). Does not write ``stop``."""
+        self.flush()
         if self._course is not None:
             self._course.close()
         self._log.close()

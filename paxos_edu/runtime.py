@@ -34,6 +34,13 @@ turn when it is a regular file). The client exits 0 once stdin has ended and eve
 it submitted is acknowledged by a proposer as decided -- re-submitting after each timeout
 until then.
 
+A client's session: with a log directory, a client that finds its own *interrupted*
+session in ``client<id>.jsonl`` resumes it -- same session number, its input numbered from
+0 again, so nothing already decided is delivered twice (:mod:`paxos_edu.client_resume`);
+it holds a lock on that log while it runs, so a second live client with the same id and
+log directory exits 2 before it sends anything. Otherwise (no log, a complete session, or
+``new_session``) it draws a new session.
+
 Identity: every datagram names its sender (see :mod:`paxos_edu.identity`). The loop
 multicasts a ``Hello`` to its own role's group at start and every ``timeout``; a process
 that hears another live one with its own role and id either warns and keeps serving (it
@@ -62,11 +69,12 @@ from typing import IO, Any, Optional
 from .archive import ArchiveError, InstanceArchive
 from .bugs import Bug
 from .client_input import ClientInput
+from .client_resume import Resumed, lock_log, read_history, repair_prop
 from .codec import Codec, peek_header
 from .config import SETTINGS, Config
 from .effects import Deliver, Effect, Halt, Note, Persist, Send
 from .errors import DecodeError, UsageError
-from .eventlog import EventLog
+from .eventlog import EventLog, run_directory
 from .identity import TwinDetector, VoteFilter, new_incarnation, role_code
 from .messages import Group, Header, Hello, Kind
 from .processes import LISTENS, check_role
@@ -108,9 +116,13 @@ def role_rng(seed: Optional[int], role: str, id: int, purpose: str = "role") -> 
 
 
 def new_session() -> int:
-    """A client session number: 32 random bits from the OS, even with a ``seed`` -- a
-    restarted client must never reuse the session of its earlier life."""
+    """A new client session number: 32 random bits from the OS, even with a ``seed`` -- a
+    new session must never reuse one of an earlier life (a *resumed* session does, on
+    purpose and knowing what it submitted: see :mod:`paxos_edu.client_resume`)."""
     return int.from_bytes(os.urandom(4), "big")
+
+
+_draw_session = new_session  # the name new_session is also a Runtime argument
 
 
 def _fileno(stream: Any) -> Optional[int]:
@@ -151,6 +163,8 @@ class Runtime:
             votes at once; otherwise one that started before on this machine (a marker,
             :func:`paxos_edu.storage.ran_before`) listens first and refuses to vote in a
             cluster already running (see :mod:`paxos_edu.roles.acceptor`).
+        new_session: a client with a log directory draws a new session even when its log
+            holds an interrupted one (which it would otherwise resume).
 
     Storage (acceptor with the ``storage`` setting): the state is recovered at start, and
     each turn's datagrams wait until that turn's promises and votes are written and
@@ -176,6 +190,7 @@ class Runtime:
         stderr: Optional[IO[str]] = None,
         handle_signals: bool = True,
         fresh: bool = False,
+        new_session: bool = False,
     ) -> None:
         check_role(role)
         if role == "acceptor":  # before anything opens: exit 2 with the fix, no stray files
@@ -192,7 +207,10 @@ class Runtime:
         self._stdin_fd = stdin if role == "client" else None
         self._stdout = stdout
         self._stderr = stderr
-        self.session = new_session() if role == "client" else None
+        self.session = _draw_session() if role == "client" else None  # or resumed in _open
+        self.new_session = new_session
+        self.resumed: Optional[Resumed] = None
+        self._log_lock: Optional[int] = None  # a client's lock on its log (client_resume)
         self._loss = config.loss
         self._loss_rng = role_rng(config.seed, role, id, "loss")
         # Who we are on the wire: every datagram names role, id, incarnation and its number.
@@ -287,6 +305,9 @@ class Runtime:
         if self.role_name == "client":
             out["submitted"] = self.input.submitted if self.input is not None else 0
             out["rejected_lines"] = self.input.rejected if self.input is not None else 0
+            if self.resumed is not None and self.input is not None:
+                out["resumed"] = {"earlier": self.resumed.submitted,
+                                  "resent": self.input.resent, "skipped": self.input.skipped}
             if self.role is not None:
                 out["retries"] = self.role.retries
         if self.transport is not None:
@@ -340,6 +361,8 @@ class Runtime:
             if not self.fresh and ran_before(group, self.id):  # a first start forgot nothing
                 listen_until = now + LISTEN_TIMEOUTS * cfg.timeout
             mark_ran(group, self.id)
+        if self.role_name == "client" and self.log_dir is not None:
+            self._take_session()
         # A client's incarnation is its session; a proposer puts its own in its rounds.
         life = self.session if self.session is not None else self.incarnation
         self.role = make_role(
@@ -370,14 +393,16 @@ class Runtime:
                 self._listening.append(sock)
         if self.role_name == "client":
             self.input = ClientInput(self._stdin_fd, self.role, apply=self._apply,
-                                     complain=self._complain, selector=sel)
+                                     complain=self._complain, selector=sel,
+                                     resumed=self.resumed)
             self.input.start()  # without stdin the client is done at once
         if self.role_name == "learner" and self._stdout is None:
             self._stdout = sys.stdout.buffer if sys.stdout is not None else None
         if self.role_name == "learner":
             self._watch_output(sel)
         if self.log_dir is not None:
-            self._check_log_dir()
+            if self.role_name != "client":  # a client checked it before taking its session
+                self._check_log_dir()
             self.log = EventLog(self.log_dir, self.role_name, self.id, trace=self.trace)
             fields: dict[str, Any] = {
                 "settings": {name: getattr(cfg, name) for name in SETTINGS if name != "secret"},
@@ -389,6 +414,8 @@ class Runtime:
             }
             if self.session is not None:
                 fields["session"] = self.session
+            if self.resumed is not None:
+                fields["resumed"] = self.resumed.submitted
             if self.storage is not None:
                 rec = self.storage.recovery
                 fields["storage"] = {"dir": str(self.storage.dir),
@@ -397,6 +424,21 @@ class Runtime:
             self.log.start(**fields)  # written once the groups are joined: "ready"
             if self.input is not None:
                 self.input.log = self.log
+
+    def _take_session(self) -> None:
+        """A client with a log directory: lock its log, then resume the interrupted
+        session it records (unless ``new_session``) and complete ``prop<id>``."""
+        assert self.log_dir is not None
+        self._check_log_dir()
+        run_directory(self.log_dir)
+        self._log_lock = lock_log(self.log_dir, self.id)  # UsageError: a live twin, exit 2
+        history = read_history(self.log_dir, self.id)
+        if history is None:
+            return
+        repair_prop(self.log_dir, self.id, history)
+        if history.resumable and not self.new_session:
+            self.session = history.session
+            self.resumed = Resumed(history)
 
     def _check_log_dir(self) -> None:
         """Refuse a log directory whose ``prop<id>``/``learn<id>`` is this process's own
@@ -424,6 +466,11 @@ class Runtime:
             self._flush_output()
         except Exception:  # noqa: BLE001 -- never let a broken stdout hide the counters
             pass
+        if self.input is not None and self.log is not None:
+            try:
+                self.input.record_acked(time.monotonic(), final=True)
+            except Exception:  # noqa: BLE001 -- the counters below matter more
+                pass
         if self.log is not None:
             try:
                 self.log.counters(self.counters_dict())
@@ -432,6 +479,9 @@ class Runtime:
                 self.log.close()
         if self.storage is not None:
             self.storage.close()
+        if self._log_lock is not None:
+            os.close(self._log_lock)  # after the log's last line: the next life may resume
+            self._log_lock = None
         if self._selector is not None:
             self._selector.close()
             self._selector = None
@@ -497,6 +547,7 @@ class Runtime:
                 if client_input.eof and role.done:
                     break
                 client_input.pace()
+                client_input.record_acked(now)
             self._flush_output()
             if client_input is not None and client_input.polled:
                 timeout = 0.0  # more of the file to read: only look at the sockets

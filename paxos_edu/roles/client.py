@@ -9,6 +9,15 @@ again -- the message, or the proposer, may have been lost; learners deliver each
 A window bounds how many values are in flight: a client reading 100 000 lines does not
 flood the proposers, and a retry storm after a loss stays small.
 
+Resuming a session (an idempotent producer): a client restarted with its event log takes
+the session of its interrupted earlier life again (see :mod:`paxos_edu.client_resume`) and
+numbers its input from 0 again, so line ``k`` becomes the same ``(client, session, seq)``
+as before. :meth:`Client.resume` says how many values the earlier life submitted and
+below which seq it heard every acknowledgement; values known decided are *skipped*
+(:meth:`Client.skip`: numbered, never sent), the others are sent again -- a learner that
+delivered one already recognises the duplicate. An acknowledgement heard for a value not
+yet re-read (one the earlier life sent) is remembered, so that value is skipped too.
+
 The retry delay is the ``timeout`` setting -- or longer when acknowledgements are slow.
 A client sits behind the leader's queue: under load a value waits its turn for a free
 instance, and re-sending it then only adds work. So, as TCP does, the client keeps a
@@ -26,6 +35,7 @@ from ..codec import ITEM_OVERHEAD, MAX_BATCH_BYTES, MAX_VALUE_BYTES
 from ..effects import Effect, Note, Send
 from ..errors import UsageError
 from ..messages import Ack, Group, Message, Submission, Submit
+from ..seen import Watermark
 from .jitter import jittered
 
 
@@ -37,6 +47,9 @@ class Client:
         queue = []          values accepted from the user, not yet sent (window full)
         unacked = {}        seq -> (submission, bytes, retry due time), oldest first
         closed = False      no more values will be submitted
+        acked = {}          seqs known decided (a :class:`~paxos_edu.seen.Watermark`:
+                            every seq below ``acked.low`` is -- what the log records)
+        earlier = 0         values the earlier life of a resumed session submitted
     """
 
     def __init__(
@@ -60,6 +73,8 @@ class Client:
         self.closed = False
         self.retries = 0
         self.ack_time: Optional[float] = None  # smoothed send -> ack time
+        self.acked = Watermark()
+        self.earlier = 0  # seqs below were submitted by an earlier life of this session
 
     # ------------------------------------------------------------------ user API
 
@@ -93,6 +108,35 @@ class Client:
         self.next_seq += 1
         return sub
 
+    def resume(self, submitted: int, decided_below: int) -> None:
+        """Continue a session an earlier life began: it submitted seqs ``0 ..
+        submitted - 1``, and every seq below ``decided_below`` is known decided.
+
+        Call before any value is added. Values are then numbered from 0 again; feed the
+        earlier life's values first (:meth:`skip` those :meth:`is_decided` says are done,
+        :meth:`add` the others).
+        """
+        if self.next_seq or self.queue or self.unacked:
+            raise UsageError("resume() must come before the first value")
+        if not 0 <= decided_below <= submitted:
+            raise UsageError(f"cannot resume with {decided_below} of {submitted} values decided")
+        self.earlier = submitted
+        self.acked = Watermark(decided_below)
+
+    def is_decided(self, seq: int) -> bool:
+        """True when ``seq`` of this session is known decided (acknowledged)."""
+        return seq in self.acked
+
+    def skip(self, value: str) -> Submission:
+        """Number ``value`` without sending it: a resumed value known decided."""
+        if self.closed:
+            raise UsageError("client is closed; no more values can be submitted")
+        seq = self.next_seq
+        if seq not in self.acked:
+            raise UsageError(f"value {seq} is not known decided; add() it instead")
+        self.next_seq = seq + 1
+        return Submission(self.id, self.session, seq, value)
+
     def flush(self, now: float) -> list[Effect]:
         """Send what the window allows of the values queued by :meth:`add`."""
         return self._pump(now)
@@ -112,11 +156,16 @@ class Client:
         """Acknowledgements from the clients group free the window."""
         if isinstance(msg, Ack) and msg.client == self.id and msg.session == self.session:
             unacked = self.unacked
+            acked = self.acked
             sample = None
             for seq in msg.seqs:
                 entry = unacked.pop(seq, None)
-                if entry is not None and entry[3] is not None and sample is None:
-                    sample = now - entry[3]
+                if entry is not None:
+                    acked.add(seq)
+                    if entry[3] is not None and sample is None:
+                        sample = now - entry[3]
+                elif seq < self.earlier:  # sent by the earlier life: skip it when re-read
+                    acked.add(seq)
             if sample is not None:
                 self.ack_time = sample if self.ack_time is None else (
                     0.875 * self.ack_time + 0.125 * sample)
@@ -158,6 +207,10 @@ class Client:
         if room <= 0 or not self.queue:
             return []
         take = [self.queue.popleft() for _ in range(min(room, len(self.queue)))]
+        if self.earlier and take[0][0].seq < self.earlier:  # resumed: acked while queued?
+            take = [item for item in take if item[0].seq not in self.acked]
+            if not take:
+                return self._pump(now)
         return self._send(take, now)
 
     def _send(self, items: list[tuple[Submission, int]], now: float,

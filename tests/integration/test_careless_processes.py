@@ -34,7 +34,9 @@ def test_a_client_restarted_into_its_log_directory_keeps_its_earlier_record(cour
     logged_before = (run.logs / "prop1").read_text().splitlines()
     assert len(logged_before) >= 100
 
-    run.start("client", 1, stdin="pipe")  # same id, same PAXOS_LOG_DIR: a new session
+    # Same id, same PAXOS_LOG_DIR, asked for a new session (without --new-session it would
+    # resume the killed one: test_client_resume_processes.py).
+    run.start("client", 1, stdin="pipe", args=("--new-session",))
     run.feed(1, first, close=True)  # the student pipes the whole input again
     assert run.wait_exit("client", 1, 30) == 0, run.diagnostics()
     assert run.wait_until(lambda: len(run.learned(1)) >= len(logged_before) + 400, 20), \
