@@ -14,6 +14,10 @@ An exercise cell holds a blank answer (``quorum_of_5 = None``); the next cell ca
 
 ``kind`` says how to compare; by default it follows ``expected`` (a bool, a number, a
 set, a string). Numbers compare within ``tolerance``.
+
+An exercise whose answer is read off a run has a checker of its own that reads the
+expected answer from that very run and, for a wrong answer, says what the number looks
+like instead (:func:`check_first_prepare`).
 """
 
 from __future__ import annotations
@@ -23,9 +27,11 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Optional
 
 from .errors import UsageError
+from .processes import process_name
 from .rounds import format_round
 
-__all__ = ["KINDS", "Verdict", "WrongAnswer", "check", "check_all", "is_blank"]
+__all__ = ["KINDS", "Verdict", "WrongAnswer", "check", "check_all", "check_first_prepare",
+           "is_blank"]
 
 KINDS = ("bool", "number", "set", "round", "choice")
 """How :func:`check` compares; ``choice`` is a word or phrase, compared without case."""
@@ -174,11 +180,15 @@ def check(answer: Any, expected: Any, *, kind: Optional[str] = None, hint: str =
     """
     kind = kind or _kind_of(expected)
     if is_blank(answer):
-        return Verdict(None, f"{name} is still blank: fill it in above, then run this cell "
-                             "again (a blank answer passes, so 'Run all' runs on).")
+        return _blank(name)
     if any(_same(answer, e, kind, tolerance) for e in (expected, *also)):
         return Verdict(True, "Correct!")
     raise WrongAnswer(f"Not quite ({name} = {answer!r}). {hint}".strip())
+
+
+def _blank(name: str) -> Verdict:
+    return Verdict(None, f"{name} is still blank: fill it in above, then run this cell "
+                         "again (a blank answer passes, so 'Run all' runs on).")
 
 
 def check_all(*verdicts: Verdict) -> Verdict:
@@ -191,3 +201,95 @@ def check_all(*verdicts: Verdict) -> Verdict:
                              "(blank answers pass, so 'Run all' runs on).")
     still = "; ".join(v.message.split(":")[0] for v in blank)
     return Verdict(None, f"Correct so far; {still}.")
+
+
+# ---------------------------------------------------------------------- answers read off a run
+
+
+def check_first_prepare(answer: Any, result: Any, *, proposer: int = 1,
+                        name: str = "first_prepare_at") -> Verdict:
+    """Check when a proposer sent its first prepare (notebook 04, exercise 3).
+
+    The expected answer is read from the run itself: the first ``PHASE1A`` that proposer
+    sent, in seconds after the run's first submission (the proposer's ``patience``: it
+    heard no leader for that long). An answer within 2 % (at least 0.5 ms) of it is right,
+    and the verdict says what share of the timeout and of the run that wait is. A wrong
+    answer is told what it looks like instead: milliseconds, the whole timeout, the time
+    an acceptor received the prepare, the whole run, or too early or too late.
+
+    Args:
+        answer: the student's number of seconds (``0.03`` or ``"0.03"``); blank passes.
+        result: an :class:`~paxos_edu.experiments.ExperimentResult` (its ``params`` give
+            the timeout) or a :class:`~paxos_edu.runlog.Run`, at trace level ``messages``.
+        proposer: whose first prepare.
+        name: the answer's variable name, for the messages.
+
+    Returns:
+        A :class:`Verdict`: "Correct! ..." or still blank.
+
+    Raises:
+        WrongAnswer: the answer is filled in and not that time.
+        UsageError: the run logged no prepare of that proposer (wrong run or trace level).
+    """
+    run = getattr(result, "run", result)
+    who = process_name("proposer", proposer)  # as in run.messages
+    named = f"proposer {proposer}"  # as in prose
+    expected, received = _first_prepare(run, who)
+    timeout = (getattr(result, "params", None) or {}).get("timeout")
+    completion = getattr(result, "completion_time", None)
+    if is_blank(answer):
+        return _blank(name)
+    given = _as_number(answer)
+    if given is None:
+        raise WrongAnswer(f"Not quite ({name} = {answer!r}): give a time in seconds, "
+                          "a number such as 0.25.")
+    tolerance = max(5e-4, 0.02 * expected)  # "0.03" for 0.0303 s is a fair reading
+
+    def near(t: Optional[float]) -> bool:
+        return t is not None and math.isfinite(t) and abs(given - t) <= tolerance
+
+    if near(expected):
+        share = f"{expected / timeout:.0%} of the {timeout:g} s timeout" if timeout else ""
+        if completion is not None and math.isfinite(completion) and completion > 0:
+            share += (", yet " if share else "") + (
+                f"{expected / completion:.0%} of the whole run ({completion:.3f} s)")
+        return Verdict(True, f"Correct! {named} waited {expected:.4f} s before its first "
+                             f"prepare" + (f": {share}." if share else "."))
+    look = (f"Look for the first row of the run's messages table (.run.messages) with "
+            f"process == '{who}', direction == 'sent' and kind == 'PHASE1A'.")
+    if abs(given / 1000 - expected) <= tolerance:
+        why = f"That looks like milliseconds: give seconds ({given:g} ms = {given / 1000:g} s)."
+    elif near(timeout):
+        why = (f"That is the whole timeout. {named} does not wait a full timeout before it "
+               f"prepares, only its patience: a fraction of it. {look}")
+    elif any(near(t) and abs(given - t) < abs(given - expected) for t in received):
+        why = (f"That is when an acceptor received {named}'s first prepare; give when "
+               f"{named} sent it. {look}")
+    elif near(completion):
+        why = f"That is when the last value was delivered (the completion time). {look}"
+    elif given < expected:
+        why = f"Too early: {named} had not sent a prepare yet. {look}"
+    else:
+        why = f"Too late: {named} sent its first prepare before that. {look}"
+    raise WrongAnswer(f"Not quite ({name} = {answer!r}). {why}")
+
+
+def _first_prepare(run: Any, who: str) -> tuple[float, list[float]]:
+    """When ``who`` sent its first prepare, and when the acceptors received it (before its
+    next prepare), in seconds after the run's first submission."""
+    messages = getattr(run, "messages", None)
+    if messages is None or not len(messages):
+        raise UsageError("check_first_prepare: this run logged no messages: run it at trace "
+                         "level 'messages' (a simulated run always is)")
+    prepares = messages[messages["kind"] == "PHASE1A"]
+    sent = prepares[(prepares["process"] == who) & (prepares["direction"] == "sent")]
+    if not len(sent):
+        raise UsageError(f"check_first_prepare: {who} sent no prepare (PHASE1A) in this run")
+    proposed = getattr(run, "proposed", None)
+    start = (float(proposed["time"].min()) if proposed is not None and len(proposed)
+             else float(messages["time"].min()))
+    times = sorted(sent["time"].astype(float))
+    until = times[1] if len(times) > 1 else math.inf
+    heard = prepares[(prepares["direction"] == "received") & (prepares["sender"] == who)]
+    received = [t - start for t in heard["time"].astype(float) if t < until]
+    return times[0] - start, received

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from paxos_edu.errors import UsageError
-from paxos_edu.exercises import WrongAnswer, check, check_all, is_blank
+from paxos_edu.exercises import WrongAnswer, check, check_all, check_first_prepare, is_blank
+from paxos_edu.experiments import run_experiment
 from paxos_edu.rounds import make_round
+from paxos_edu.sim import Simulation
 
 
 @pytest.mark.parametrize("blank", [None, ..., "", "  "])
@@ -93,3 +97,64 @@ def test_a_second_defensible_answer_counts_when_listed():
     assert check(7, 8, also=[7]).ok is True
     with pytest.raises(WrongAnswer):
         check(6, 8, also=[7])
+
+
+# ---------------------------------------------------------------------- notebook 04, exercise 3
+
+
+@pytest.fixture(scope="module")
+def slow_start():
+    """Notebook 04's loss-free simulated run with a 0.5 s timeout, and what its messages
+    table says about proposer 1's first prepare."""
+    result = run_experiment({"backend": "sim", "loss": 0.0, "timeout": 0.5, "values": 20,
+                             "batch": 1, "seed": 1})
+    m = result.run.messages
+    prepares = m[m["kind"] == "PHASE1A"]
+    sent = prepares[(prepares["direction"] == "sent") & (prepares["process"] == "proposer1")]
+    first = float(sent["time"].min())
+    heard = prepares[(prepares["direction"] == "received") & (prepares["sender"] == "proposer1")]
+    return result, first, sorted(float(t) for t in heard["time"])
+
+
+def test_the_first_prepare_read_off_the_run_is_right_in_any_form(slow_start):
+    result, first, _ = slow_start
+    patience = Simulation(timeout=0.5, seed=1).process("proposer", 1).patience
+    for answer in (first, str(first), round(first, 3), patience):
+        verdict = check_first_prepare(answer, result)
+        assert verdict.ok is True, answer
+    assert "6% of the 0.5 s timeout" in repr(verdict) and "of the whole run" in repr(verdict)
+
+
+def test_the_first_prepare_is_judged_against_the_run_it_is_asked_about(slow_start):
+    result, first, _ = slow_start
+    fast = run_experiment({"backend": "sim", "loss": 0.0, "timeout": 0.05, "values": 20,
+                           "batch": 1, "seed": 1})
+    with pytest.raises(WrongAnswer, match="Too late"):
+        check_first_prepare(first, fast)  # right for a 0.5 s timeout, 10 times too long here
+    assert check_first_prepare(first / 10, fast).ok is True
+
+
+@pytest.mark.parametrize("wrong, says", [
+    (lambda first, heard, r: first * 1000, "looks like milliseconds"),
+    (lambda first, heard, r: 0.5, "the whole timeout"),
+    (lambda first, heard, r: heard[-1], "when an acceptor received proposer 1's first prepare"),
+    (lambda first, heard, r: r.completion_time, "completion time"),
+    (lambda first, heard, r: first / 3, "Too early"),
+    (lambda first, heard, r: first * 3, "Too late"),
+    (lambda first, heard, r: "patience", "a time in seconds"),
+], ids=["ms", "timeout", "receipt", "completion", "early", "late", "not-a-number"])  # fmt: skip
+def test_a_wrong_first_prepare_is_told_what_it_looks_like(slow_start, wrong, says):
+    result, first, heard = slow_start
+    answer = wrong(first, heard[:3], result)  # the three acceptors' receipts of the first 1A
+    with pytest.raises(WrongAnswer, match=re.escape(says)) as caught:
+        check_first_prepare(answer, result)
+    assert "first_prepare_at = " in str(caught.value)
+
+
+def test_a_blank_first_prepare_passes(slow_start):
+    assert check_first_prepare(None, slow_start[0]).ok is None
+
+
+def test_a_run_without_that_proposers_prepare_is_a_usage_error(slow_start):
+    with pytest.raises(UsageError, match="proposer2 sent no prepare"):
+        check_first_prepare(0.03, slow_start[0], proposer=2)

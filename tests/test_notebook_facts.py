@@ -16,8 +16,10 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import nbformat  # noqa: E402
+import pytest  # noqa: E402
 
 from paxos_edu import Simulation  # noqa: E402
+from paxos_edu.exercises import WrongAnswer  # noqa: E402
 from paxos_edu.experiments import run_experiment  # noqa: E402
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
@@ -77,6 +79,17 @@ def test_04_patience_of_proposer_1_at_a_half_second_timeout_is_tens_of_milliseco
     sim = Simulation(acceptors=3, proposers=2, learners=1, clients=1, timeout=0.5, seed=1)
     patience = sim.process("proposer", 1).patience
     assert 0.01 <= patience < 0.1
+
+
+def test_04_exercise3_check_accepts_proposer_1s_patience_and_not_the_timeout():
+    assert "How many seconds after the start does proposer 1 send its first prepare" in (
+        _markdown("04", "nb04-e3"))
+    patience = Simulation(timeout=0.5, seed=1).process("proposer", 1).patience
+    assert "`first_prepare_at`; `Simulation(timeout=0.5, seed=SEED).process(\"proposer\", 1)" \
+           ".patience` gives it too" in _markdown("04", "nb04-30")
+    _run("04", "nb04-e3a", "nb04-e3b", first_prepare_at=patience)  # the check cell passes
+    with pytest.raises(WrongAnswer, match="the whole timeout"):
+        _run("04", "nb04-e3a", "nb04-e3b", first_prepare_at=0.5)
 
 
 def test_04_checksum_and_secret_table_says_what_the_prose_says():
