@@ -1,13 +1,15 @@
-"""Runs for the analysis tests: run directories as real processes leave them (written
-through the EventLog), and hand-made ``Run.messages`` tables."""
+"""Runs for the tests: run directories as real processes leave them (written through the
+EventLog), hand-made ``Run.messages`` tables, and a lab bench on another's groups."""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
+from paxos_edu import cluster as cluster_module
 from paxos_edu import experiments
 from paxos_edu.eventlog import EventLog
 from paxos_edu.messages import Submission
@@ -127,3 +129,23 @@ def small_sim_result():
 def lossy_experiment():
     """A simulated experiment with 20 % loss (an ExperimentResult)."""
     return experiments.run_experiment(dict(backend="sim", loss=0.2, values=5, seed=3))
+
+
+def cluster_on_groups_of(other: Any, **kwargs: Any) -> Any:
+    """A new (not started) :class:`~paxos_edu.cluster.Cluster` built with ``kwargs`` on the
+    very groups and ports of the cluster ``other`` -- two classes sharing a network.
+
+    Cluster has no parameter for its addresses (each one picks free ones, so that
+    concurrent clusters never hear each other): the module's address picker is replaced
+    while this one is built.
+    """
+    original = cluster_module.free_multicast_addresses
+    cluster_module.free_multicast_addresses = lambda *a, **k: dict(other.config.addresses)
+    try:
+        made = cluster_module.Cluster(**kwargs)
+    finally:
+        cluster_module.free_multicast_addresses = original
+    assert made.config.addresses == other.config.addresses, (
+        "Cluster no longer picks its addresses through paxos_edu.cluster."
+        "free_multicast_addresses: update cluster_on_groups_of")
+    return made

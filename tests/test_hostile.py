@@ -3,7 +3,6 @@ clusters sharing the same groups and ports. Everything stays on loopback (TTL 0)
 
 from __future__ import annotations
 
-import inspect
 import random
 import signal
 import socket
@@ -12,8 +11,8 @@ from contextlib import contextmanager
 from typing import Iterator
 
 import pytest
+from run_helper import cluster_on_groups_of
 
-from paxos_edu import cluster as cluster_module
 from paxos_edu.cluster import Cluster
 from paxos_edu.codec import MAX_DATAGRAM, Codec
 from paxos_edu.effects import Send
@@ -269,31 +268,11 @@ def test_spray_with_secret_breaks_no_guarantee(tmp_path):
     assert len(auth) == 9 and all(n > 0 for n in auth.values()), auth
 
 
-@contextmanager
-def _on_addresses(addresses) -> Iterator[dict]:
-    """Make the next Cluster use ``addresses`` (same groups and ports as another one).
-
-    Cluster has no parameter for it yet: its module's address picker is replaced for
-    the time of the ``with`` block.
-    """
-    params = inspect.signature(Cluster).parameters
-    if "addresses" in params:
-        yield {"addresses": addresses}
-        return
-    original = cluster_module.free_multicast_addresses
-    cluster_module.free_multicast_addresses = lambda *a, **k: dict(addresses)
-    try:
-        yield {}
-    finally:
-        cluster_module.free_multicast_addresses = original
-
-
 @pytest.mark.integration
 def test_two_classes_on_the_same_groups_and_ports_never_interfere(tmp_path):
     n = 150
     with Cluster(seed=31, log_dir=tmp_path / "a", secret="class A") as a:
-        with _on_addresses(a.config.addresses) as extra:
-            b = Cluster(seed=32, log_dir=tmp_path / "b", secret="class B", **extra)
+        b = cluster_on_groups_of(a, seed=32, log_dir=tmp_path / "b", secret="class B")
         with b:
             assert b.config.addresses == a.config.addresses
             for step in range(3):

@@ -4,7 +4,6 @@ conflict; a Cluster surfaces the conflict as an exception naming the process."""
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import signal
@@ -15,8 +14,8 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from run_helper import cluster_on_groups_of
 
-from paxos_edu import cluster as cluster_module
 from paxos_edu.cluster import Cluster, IdentityConflict
 from paxos_edu.messages import Group
 
@@ -91,28 +90,13 @@ def test_clean_restart_of_a_killed_acceptor_is_no_conflict(tmp_path):
             assert restarted.poll() is None
 
 
-@contextmanager
-def _on_addresses(addresses) -> Iterator[dict]:
-    """Make the next Cluster use ``addresses`` (the same groups and ports as another)."""
-    if "addresses" in inspect.signature(Cluster).parameters:
-        yield {"addresses": addresses}
-        return
-    original = cluster_module.free_multicast_addresses
-    cluster_module.free_multicast_addresses = lambda *a, **k: dict(addresses)
-    try:
-        yield {}
-    finally:
-        cluster_module.free_multicast_addresses = original
-
-
 @pytest.mark.integration
 @pytest.mark.timeout(90)
 def test_cluster_started_on_the_groups_of_a_running_one_raises_identity_conflict(tmp_path):
     # Two classes on the same groups and ports, no secret: every process of the second is
     # a newcomer twin of one of the first.
     with Cluster(seed=53, log_dir=tmp_path / "a", timeout=TIMEOUT) as a:
-        with _on_addresses(a.config.addresses) as extra:
-            b = Cluster(seed=54, log_dir=tmp_path / "b", timeout=TIMEOUT, **extra)
+        b = cluster_on_groups_of(a, seed=54, log_dir=tmp_path / "b", timeout=TIMEOUT)
         with pytest.raises(IdentityConflict) as info:
             with b:
                 deadline = time.monotonic() + 20
