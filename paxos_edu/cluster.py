@@ -56,13 +56,23 @@ end of a ``with`` block, when it is garbage collected (a weak-reference finalize
 run at interpreter exit) and on KeyboardInterrupt inside :meth:`wait`. If the whole
 kernel is killed, the zygote sees its control socket close and kills every child it
 forked (and children have ``PR_SET_PDEATHSIG``), so even then nothing is left behind.
+
+Where it lives
+--------------
+This module is the lab bench itself: creating a cluster, feeding values, stopping it and
+reading the results. Its parts are siblings, each one idea: :mod:`paxos_edu.cluster_launch`
+(the run directory, launching one process, readiness, failures),
+:mod:`paxos_edu.cluster_wait` (:meth:`Cluster.wait`, :meth:`Cluster.progress` and the
+:class:`ClusterTimeout` that says who is behind), :mod:`paxos_edu.cluster_faults`
+(:meth:`Cluster.kill`, ``pause``, ``resume``, ``start``, ``restart``) and
+:mod:`paxos_edu.cluster_processes` (what is kept per process). :class:`Cluster` inherits
+the waiting and fault methods from the mixins of those modules; every public name is
+re-exported here (``from paxos_edu.cluster import Cluster, ClusterTimeout, ...``).
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
-import shutil
 import signal
 import tempfile
 import time
@@ -70,18 +80,22 @@ import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Optional
 
-from .cluster_processes import (
-    ClusterProcess,
-    LearnerProgress,
-    check_value,
-    file_mark,
-    keep,
-    kill_all,
+from .cluster_faults import ClusterFaults
+from .cluster_launch import (
+    CONFIG_NAME,
+    POLL,
+    IdentityConflict,
+    RunDir,
+    await_ready,
+    bug_names,
+    launch,
+    prepare_dir,
 )
+from .cluster_processes import ClusterProcess, check_value, keep, kill_all
+from .cluster_wait import ClusterTimeout, ClusterWaiting
 from .config import Config, settings_from
-from .errors import PaxosEduError, UsageError
-from .eventlog import is_run_file, run_directory
-from .launcher import LAUNCHERS, READY_TIMEOUT, ProcessFailed, prestart, spawn
+from .errors import UsageError
+from .launcher import LAUNCHERS, ProcessFailed, prestart
 from .processes import START_ORDER, check_role
 from .transport import free_multicast_addresses
 
@@ -90,45 +104,17 @@ if TYPE_CHECKING:  # pandas is imported only when a table is asked for
 
     from .runlog import Run
 
-CONFIG_NAME = "paxos.conf"
-"""Name of the config file a cluster writes into its run directory."""
+__all__ = ["CONFIG_NAME", "Cluster", "ClusterTimeout", "IdentityConflict", "ProcessFailed",
+           "prestart"]
+
 STOP_TIMEOUT = 2.0
 """Seconds :meth:`Cluster.stop` waits for a clean exit before SIGKILL."""
-_POLL = 0.002
-_PIPE_SIZE = 1 << 20
-_F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
-
-
-class IdentityConflict(ProcessFailed):
-    """A process of this cluster gave up because another live process has its role and id
-    (a process left from an earlier run, a second ``acceptor.sh 1``; see
-    :mod:`paxos_edu.identity`). ``process`` names it, e.g. ``"acceptor1"``."""
-
-    def __init__(self, message: str, process: str) -> None:
-        super().__init__(message)
-        self.process = process
-
-
-class ClusterTimeout(PaxosEduError, TimeoutError):
-    """:meth:`Cluster.wait` ran out of time; the message says which learner misses what."""
-
-
-class _RunDir:
-    """Owner of a temporary run directory: removed when the last holder (the cluster, or
-    a :class:`Run` loaded from it) is garbage collected, or on :meth:`remove`."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._finalizer = weakref.finalize(self, shutil.rmtree, str(path), ignore_errors=True)
-
-    def remove(self) -> None:
-        self._finalizer()
 
 
 # ====================================================================== the cluster
 
 
-class Cluster:
+class Cluster(ClusterWaiting, ClusterFaults):
     """A real Paxos cluster on this host: one operating-system process per role instance.
 
     Processes start when the cluster is created (like :class:`subprocess.Popen`); use it
@@ -199,7 +185,7 @@ class Cluster:
             prestart()  # the fork server imports while we prepare
         self.launcher = launcher
         self.trace = trace
-        self._bugs = _bug_names(bugs)
+        self._bugs = bug_names(bugs)
         given = {"loss": loss, "timeout": timeout, "seed": seed, "mode": mode, "batch": batch,
                  "window": window, "secret": secret,
                  "acceptor_count": acceptor_count if acceptor_count is not None
@@ -217,10 +203,10 @@ class Cluster:
         self._run: Optional[Run] = None
         if log_dir is None:
             self.path = Path(tempfile.mkdtemp(prefix="paxos_edu-run-"))
-            self._dir: Optional[_RunDir] = _RunDir(self.path)
+            self._dir: Optional[RunDir] = RunDir(self.path)
         else:
             self.path = Path(log_dir).resolve()
-            _prepare_dir(self.path, overwrite)
+            prepare_dir(self.path, overwrite)
             self._dir = None
         if storage is not None and storage is not False:
             where = self.path / "storage" if storage is True else Path(storage).resolve()
@@ -230,8 +216,8 @@ class Cluster:
         try:
             first = [(r, i) for r in ("acceptor", "learner") for i in range(1, counts[r] + 1)]
             then = [(r, i) for r in ("proposer", "client") for i in range(1, counts[r] + 1)]
-            self._await_ready([self._launch(r, i) for r, i in first])
-            self._await_ready([self._launch(r, i) for r, i in then])
+            await_ready(self.path, [self._launch(r, i) for r, i in first])
+            await_ready(self.path, [self._launch(r, i) for r, i in then])
         except BaseException:
             self._finalizer()
             raise
@@ -240,77 +226,15 @@ class Cluster:
     # ------------------------------------------------------------------ processes
 
     def _launch(self, role: str, id: int, fresh: bool = True) -> ClusterProcess:
-        argv = [role, str(id), str(self.config_path), "--log-dir", str(self.path),
-                "--trace", self.trace]
-        if role == "acceptor" and fresh and self.config.storage is None:
-            argv.append("--fresh")  # the bench knows this id never ran (see start/restart)
-        if self._bugs:
-            argv += ["--bugs", ",".join(self._bugs)]
-        stderr_path = self.path / f"{role}{id}.stderr"
-        log_before = file_mark(self.path / f"{role}{id}.jsonl")  # readiness: it changes
-        stderr_offset = file_mark(stderr_path)[1]
-        err = os.open(stderr_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        null = os.open(os.devnull, os.O_RDWR)
-        write_end: Optional[int] = None
-        try:
-            if role == "client":
-                read_end, write_end = os.pipe()
-                try:
-                    fcntl.fcntl(write_end, _F_SETPIPE_SZ, _PIPE_SIZE)
-                except OSError:
-                    pass  # the default 64 KiB will do
-                os.set_blocking(write_end, False)
-                os.set_inheritable(write_end, False)
-                stdin = read_end
-            else:
-                stdin = null
-            child = spawn(argv, stdin=stdin, stdout=null, stderr=err, cwd=self.path,
-                          launcher=self.launcher)
-        except BaseException:
-            if write_end is not None:
-                os.close(write_end)
-            raise
-        finally:
-            if role == "client":
-                os.close(stdin)
-            os.close(null)
-            os.close(err)
-        proc = ClusterProcess(role, id, child, stdin=write_end, stderr_path=stderr_path)
-        proc.log_before, proc.stderr_offset = log_before, stderr_offset
+        """Start ``role`` ``id`` (see :func:`~paxos_edu.cluster_launch.launch`) as a new
+        life in ``_procs``. ``fresh``: the id never ran, or (the bug
+        ``restart-without-storage``) restarts empty on purpose; an acceptor without
+        storage is then started with ``--fresh``."""
+        proc = launch(role, id, run_dir=self.path, config_path=self.config_path,
+                      trace=self.trace, bugs=self._bugs, launcher=self.launcher,
+                      fresh=fresh and self.config.storage is None)
         self._procs.append(proc)
         return proc
-
-    def _await_ready(self, procs: list[ClusterProcess], timeout: float = READY_TIMEOUT) -> None:
-        """Until each process wrote its ``start`` record (it has joined its groups)."""
-        waiting = list(procs)
-        deadline = time.monotonic() + timeout
-        while waiting:
-            for proc in list(waiting):
-                # The start record was written: the log is a new file (an earlier life's
-                # was renamed) or grew (a client appends its new session).
-                mark = file_mark(self.path / f"{proc.name}.jsonl")
-                if mark[1] > 0 and (mark[0] != proc.log_before[0] or mark[1] > proc.log_before[1]):
-                    waiting.remove(proc)
-                    continue
-                if not proc.alive:
-                    raise self._failure(proc, "exited while starting")
-            if waiting and time.monotonic() > deadline:
-                names = ", ".join(p.name for p in waiting)
-                raise ProcessFailed(f"not ready after {timeout:g} s: {names}")
-            if waiting:
-                time.sleep(_POLL)
-
-    def _failure(self, proc: ClusterProcess, what: str) -> ProcessFailed:
-        tail = proc.stderr_tail()
-        code = proc.poll()
-        how = f" (exit code {code})" if code is not None and code >= 0 else (
-            f" (signal {-code})" if code is not None else "")
-        message = f"{proc.role} {proc.id} (pid {proc.pid}) {what}{how}"
-        if tail:
-            message += f"; its stderr ({proc.stderr_path.name}):\n{tail}"
-        if code == 2 and "identity conflict:" in tail:
-            return IdentityConflict(message, proc.name)
-        return ProcessFailed(message)
 
     def _current(self, role: str, id: int) -> Optional[ClusterProcess]:
         for proc in reversed(self._procs):
@@ -330,33 +254,14 @@ class Cluster:
         if self._stopped:
             raise UsageError("the cluster is stopped; create a new Cluster")
 
-    def _unexpected_exits(self) -> list[ClusterProcess]:
-        """Current processes that exited although nobody stopped or killed them (a client
-        whose stdin was closed may exit 0: that is its normal end)."""
-        out = []
-        for proc in self._procs:
-            if proc is not self._current(proc.role, proc.id) or proc.state != "running":
-                continue
-            code = proc.poll()
-            if code is None:
-                continue
-            if proc.role == "client" and code == 0 and proc.stdin is None:
-                proc.state = "exited"
-                continue
-            out.append(proc)
-        return out
+    def _live(self, role: str) -> list[ClusterProcess]:
+        return [p for p in self._procs if p.role == role and p is self._current(role, p.id)
+                and p.state in ("running", "paused") and p.alive]
 
-    def _raise_unexpected(self) -> None:
-        failed = self._unexpected_exits()
-        if failed:
-            for proc in failed:
-                proc.state = "exited"
-            errors = [self._failure(p, "exited unexpectedly") for p in failed]
-            message = "\n".join(map(str, errors))
-            conflicts = [e for e in errors if isinstance(e, IdentityConflict)]
-            if conflicts:
-                raise IdentityConflict(message, conflicts[0].process)
-            raise ProcessFailed(message)
+    def ids(self, role: str) -> list[int]:
+        """Ids of the ``role`` processes running (or paused) now, in start order."""
+        check_role(role)
+        return [p.id for p in self._live(role)]
 
     # ------------------------------------------------------------------ feeding values
 
@@ -403,223 +308,13 @@ class Cluster:
                 if time.monotonic() > deadline:
                     break
                 if proc.pending:
-                    time.sleep(_POLL)
+                    time.sleep(POLL)
             proc.close_stdin()
 
     def _push_all(self) -> None:
         for proc in self._procs:
             if proc.pending:
                 proc.push()
-
-    # ------------------------------------------------------------------ waiting
-
-    def _live(self, role: str) -> list[ClusterProcess]:
-        return [p for p in self._procs if p.role == role and p is self._current(role, p.id)
-                and p.state in ("running", "paused") and p.alive]
-
-    def _targets(self) -> dict[int, int]:
-        """Values each learner must deliver, per client: everything submitted through a
-        client that was not killed (a killed client's values may be lost with it)."""
-        out: dict[int, int] = {}
-        for proc in self._procs:
-            if proc.role == "client" and proc.state != "killed":
-                out[proc.id] = out.get(proc.id, 0) + proc.submitted
-        return out
-
-    def _deliveries(self) -> dict[int, LearnerProgress]:
-        cache: dict[int, LearnerProgress] = self.__dict__.setdefault("_delivery_cache", {})
-        for proc in self._live("learner"):
-            d = cache.get(proc.id)
-            if d is None:
-                d = cache[proc.id] = LearnerProgress(self.path / f"{proc.name}.jsonl")
-            d.update()
-        return {p.id: cache[p.id] for p in self._live("learner")}
-
-    def ids(self, role: str) -> list[int]:
-        """Ids of the ``role`` processes running (or paused) now, in start order."""
-        check_role(role)
-        return [p.id for p in self._live(role)]
-
-    def progress(self) -> dict[int, tuple[int, int]]:
-        """``{learner id: (values delivered that count, values expected)}`` for each
-        live learner."""
-        targets = self._targets()
-        expected = sum(targets.values())
-        return {
-            lid: (sum(min(d.by_client.get(c, 0), n) for c, n in targets.items()), expected)
-            for lid, d in self._deliveries().items()
-        }
-
-    def wait(self, timeout: float = 30.0, progress: bool = False) -> float:
-        """Block until every live learner delivered every submitted value.
-
-        Args:
-            timeout: seconds before giving up.
-            progress: show a progress bar (``tqdm.auto``: a widget in a notebook, text in
-                a terminal) counting values delivered by the live learners.
-
-        Returns:
-            Seconds waited.
-
-        Raises:
-            ClusterTimeout: (a :class:`TimeoutError`) naming each learner that is behind,
-                by how many values of which client, and which roles are down.
-            ProcessFailed: a process exited on its own (its stderr is in the message).
-
-        A KeyboardInterrupt (a notebook's "interrupt kernel") stops the cluster -- its
-        logs stay readable in :attr:`run` -- and propagates.
-        """
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout >= 0:
-            raise UsageError(f"wait(timeout={timeout!r}): give a number of seconds >= 0")
-        self._check_running()
-        started = time.monotonic()
-        deadline = started + timeout
-        bar = None
-        try:
-            while True:
-                self._push_all()
-                state = self.progress()
-                self._raise_unexpected()  # after progress(): a learner found dead there
-                done = sum(d for d, _ in state.values())
-                total = sum(e for _, e in state.values())
-                if progress and bar is None:
-                    from tqdm.auto import tqdm
-
-                    bar = tqdm(total=total, desc="values learned", unit="value", leave=True)
-                if bar is not None:
-                    bar.total = total
-                    bar.update(done - bar.n)
-                if done >= total:
-                    return time.monotonic() - started
-                if time.monotonic() >= deadline:
-                    raise ClusterTimeout(self._behind(timeout))
-                time.sleep(_POLL)
-        except KeyboardInterrupt:
-            self.stop(timeout=1.0)
-            raise
-        finally:
-            if bar is not None:
-                bar.close()
-
-    def _behind(self, timeout: float) -> str:
-        targets = self._targets()
-        expected = sum(targets.values())
-        lines = [f"wait(timeout={timeout:g}): not every value learned after {timeout:g} s"]
-        for lid, d in self._deliveries().items():
-            missing = {c: n - d.by_client.get(c, 0) for c, n in targets.items()
-                       if d.by_client.get(c, 0) < n}
-            if missing:
-                got = expected - sum(missing.values())
-                paused = " (paused)" if self._current("learner", lid).state == "paused" else ""
-                per = ", ".join(f"client {c}: {n}" for c, n in sorted(missing.items()))
-                lines.append(f"  learner {lid}{paused} has {got} of {expected} values, "
-                             f"{sum(missing.values())} behind ({per})")
-        up = {r: len([p for p in self._live(r) if p.state == "running"]) for r in START_ORDER}
-        quorum = self.config.quorum
-        summary = (f"  running: {up['acceptor']} acceptors (a quorum is {quorum} of "
-                   f"{self.config.acceptor_count}), {up['proposer']} proposers, "
-                   f"{up['learner']} learners, {up['client']} clients")
-        lines.append(summary)
-        if up["acceptor"] < quorum:
-            lines.append("  no quorum of acceptors is running: nothing more can be decided")
-        if up["proposer"] == 0:
-            lines.append("  no proposer is running: nothing more can be decided")
-        return "\n".join(lines)
-
-    # ------------------------------------------------------------------ breaking things
-
-    def kill(self, role: str, id: int) -> None:
-        """Crash-stop ``role`` ``id`` with SIGKILL (no flush, no ``stop`` record)."""
-        self._check_running()
-        proc = self._get(role, id)
-        if not proc.alive:
-            raise UsageError(f"{role} {id} is not running ({proc.state})")
-        proc.close_stdin()
-        proc.signal(signal.SIGKILL)
-        proc.state = "killed"
-        proc.wait(2.0)
-
-    def pause(self, role: str, id: int) -> None:
-        """Freeze ``role`` ``id`` (SIGSTOP): it neither sends nor receives until resumed;
-        datagrams sent to it meanwhile pile up in (and may overflow) its socket buffers."""
-        self._check_running()
-        proc = self._get(role, id)
-        if proc.state != "running" or not proc.alive:
-            raise UsageError(f"{role} {id} is not running ({proc.state})")
-        proc.signal(signal.SIGSTOP)
-        proc.state = "paused"
-
-    def resume(self, role: str, id: int) -> None:
-        """Let a paused process go on (SIGCONT)."""
-        self._check_running()
-        proc = self._get(role, id)
-        if proc.state != "paused":
-            raise UsageError(f"{role} {id} is not paused ({proc.state})")
-        proc.signal(signal.SIGCONT)
-        proc.state = "running"
-
-    def start(self, role: str, id: int) -> None:
-        """Start a new process ``role`` ``id`` that joins the running cluster; a learner
-        catches up from the first value on.
-
-        A learner may also be started again under the id of a dead one (its logs begin a
-        new life). Acceptors, proposers and clients may not: an acceptor without storage
-        would have forgotten its promises, and a client would reuse its old file. A
-        proposer is refused here too, to keep its run directory one life per id -- not for
-        safety: a proposer restart needs only rounds it never used before, which
-        :meth:`restart` gives it (a new incarnation in its rounds; unique with high
-        probability, see :mod:`paxos_edu.rounds`). Give the newcomer a fresh id instead
-        (an acceptor id must stay within ``acceptor_count``, which fixes the quorum), or use
-        :meth:`restart`.
-        """
-        self._check_running()
-        check_role(role)
-        if isinstance(id, bool) or not isinstance(id, int) or not 0 <= id <= 65535:
-            raise UsageError(f"id must be an integer 0..65535, not {id!r}")
-        old = self._current(role, id)
-        if old is not None and old.alive and old.state in ("running", "paused"):
-            raise UsageError(f"{role} {id} is already running")
-        if old is not None and role != "learner":
-            why = {"acceptor": "it would forget its promises (unsafe)",
-                   "proposer": "start() keeps one life per proposer id (restart() gives it "
-                               "a new incarnation, hence new rounds)",
-                   "client": "the lab bench feeds one stdin per client id"}[role]
-            raise UsageError(f"{role} {id} already ran in this cluster: restarting it, {why}; "
-                             "use a new id")
-        if role == "acceptor" and id > self.config.acceptor_count:
-            raise UsageError(f"acceptor {id} is beyond acceptor_count "
-                             f"{self.config.acceptor_count} (the quorum would be wrong)")
-        if old is not None:
-            self.__dict__.get("_delivery_cache", {}).pop(id, None)
-        self._await_ready([self._launch(role, id)])
-
-    def restart(self, role: str, id: int) -> None:
-        """Kill ``role`` ``id`` (SIGKILL, if it still runs) and start it again, same id.
-
-        An acceptor comes back with what it made durable -- only with ``storage``: without
-        it, it would have forgotten its promises, which is refused unless the bug
-        ``restart-without-storage`` is on (then it restarts empty, claiming ``--fresh``).
-        A proposer comes back as a new incarnation (new rounds), a learner catches up
-        from the first value on. Clients are not restarted (one stdin per client id).
-        """
-        self._check_running()
-        check_role(role)
-        if role == "client":
-            raise UsageError("clients are not restarted: the lab bench feeds one stdin per "
-                             "client id; start a client with a new id instead")
-        old = self._current(role, id)
-        if old is None:
-            raise UsageError(f"no {role} {id} in this cluster to restart")
-        amnesia = "restart-without-storage" in self._bugs
-        if role == "acceptor" and self.config.storage is None and not amnesia:
-            raise UsageError(f"acceptor {id} has no storage: restarted it would have forgotten "
-                             "its promises and votes (unsafe); use Cluster(storage=True), or "
-                             "the bug 'restart-without-storage' to see what goes wrong")
-        if old.alive and old.state in ("running", "paused"):
-            self.kill(role, id)
-        if role == "learner":
-            self.__dict__.get("_delivery_cache", {}).pop(id, None)
-        self._await_ready([self._launch(role, id, fresh=amnesia)])
 
     # ------------------------------------------------------------------ stopping
 
@@ -711,35 +406,3 @@ class Cluster:
         counts = ", ".join(f"{len(self._live(r))} {r}s" for r in START_ORDER)
         submitted = sum(self._targets().values())
         return f"<Cluster {state} at {str(self.path)!r}: {counts}; {submitted} values submitted>"
-
-
-# ====================================================================== helpers
-
-
-def _bug_names(bugs: Iterable[str] | str | None) -> list[str]:
-    from .bugs import parse_bugs
-
-    if not bugs:
-        return []
-    try:
-        return sorted(b.value for b in parse_bugs(bugs))
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-
-
-def _prepare_dir(path: Path, overwrite: bool) -> None:
-    """Make ``path`` ready for a new run; ``overwrite`` deletes an earlier run's files --
-    exactly those (:func:`~paxos_edu.eventlog.is_run_file` and the config), never a
-    file of the user's that merely starts like one."""
-    run_directory(path)
-    ours = sorted(p.name for p in path.iterdir() if p.is_file() and
-                  (p.name == CONFIG_NAME or is_run_file(p.name)))
-    if ours and not overwrite:
-        listed = ", ".join(ours[:6]) + (f" and {len(ours) - 6} more" if len(ours) > 6 else "")
-        raise UsageError(f"{path} already holds a run ({listed}); choose an empty "
-                         "directory or pass overwrite=True (--overwrite)")
-    for name in ours:
-        (path / name).unlink()
-
-
-__all__ = ["CONFIG_NAME", "Cluster", "ClusterTimeout", "ProcessFailed", "prestart"]

@@ -13,7 +13,7 @@ import pytest
 
 from paxos_edu import signals
 from paxos_edu.cli import main
-from paxos_edu.cluster import CONFIG_NAME, _prepare_dir
+from paxos_edu.cluster_launch import CONFIG_NAME, prepare_dir
 from paxos_edu.config import Config
 from paxos_edu.errors import UsageError
 from paxos_edu.eventlog import EventLog, is_run_file
@@ -41,11 +41,11 @@ def test_overwrite_deletes_only_run_files_and_the_refusal_lists_only_them(tmp_pa
     for name in USERS_FILES + RUN_FILES + [CONFIG_NAME]:
         (tmp_path / name).write_text("x\n")
     with pytest.raises(UsageError) as refused:
-        _prepare_dir(tmp_path, overwrite=False)
+        prepare_dir(tmp_path, overwrite=False)
     message = str(refused.value)
     assert "acceptor2.jsonl" in message
     assert not any(name in message for name in USERS_FILES if name != "prop")
-    _prepare_dir(tmp_path, overwrite=True)
+    prepare_dir(tmp_path, overwrite=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(USERS_FILES)
 
 
@@ -55,7 +55,7 @@ def test_a_run_directory_that_is_a_file_is_a_usage_error_naming_it(tmp_path):
     with pytest.raises(UsageError, match="passwd: exists and is not a directory"):
         EventLog(existing, "acceptor", 1)
     with pytest.raises(UsageError, match="passwd: exists and is not a directory"):
-        _prepare_dir(existing, overwrite=True)
+        prepare_dir(existing, overwrite=True)
     assert existing.read_text() == "root\n"
 
 
