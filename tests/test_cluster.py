@@ -123,6 +123,24 @@ def test_late_learner_started_with_start_catches_up_from_the_first_value():
     assert len(late) == 80
 
 
+def test_a_learner_restarted_under_its_id_is_counted_from_its_new_log_only():
+    # wait() and progress() keep one reader of a learner's log per process life: what
+    # learner 2 delivered before its restart does not count for the new process.
+    with Cluster(acceptors=3, proposers=1, learners=2, clients=1) as c:
+        c.submit(1, values("r", 20))
+        c.wait(timeout=20)
+        assert c.progress()[2] == (20, 20)
+        c.pause("proposer", 1)  # nobody can tell the new learner 2 what was decided
+        c.pause("learner", 1)
+        c.restart("learner", 2)
+        assert c.progress()[2] == (0, 20)
+        c.resume("proposer", 1)
+        c.resume("learner", 1)
+        c.wait(timeout=20)
+        assert c.progress()[2] == (20, 20)
+    assert c.run.check().ok
+
+
 def test_wait_timeout_names_the_learners_behind_and_the_missing_quorum():
     with Cluster(acceptors=1, acceptor_count=3, proposers=1, learners=2, clients=1) as c:
         c.submit(1, values("v", 20))
