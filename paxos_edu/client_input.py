@@ -16,7 +16,7 @@ to the :class:`~paxos_edu.roles.Client` role:
 
 Write-ahead: the ``submit`` records of the values a chunk added reach the OS before any of
 them is sent, so the log of a killed client holds every value it ever sent (what a resumed
-session relies on). The client's progress -- every seq below ``acked.low`` acknowledged --
+session relies on). The client's progress -- every seq below ``decided_below()`` acknowledged --
 goes to the log as an ``acked`` record at most every :data:`ACKED_EVERY` seconds and at
 exit, with ``done`` once stdin ended and every value was acknowledged.
 
@@ -235,15 +235,15 @@ class ClientInput:
         """Write an ``acked`` record if the client's progress moved (at most every
         :data:`ACKED_EVERY` seconds, unless ``final``: at exit)."""
         log = self.log
-        if log is None:
+        if log is None or (now < self._acked_due and not final):
             return
         client = self.client
-        below = client.acked.low
+        below = client.decided_below()
         done = final and self.eof and not self.failed and client.done
-        if done or (below != self._acked_logged and (final or now >= self._acked_due)):
+        self._acked_due = now + ACKED_EVERY
+        if done or below != self._acked_logged:
             log.acked(client.session, below, done)
             self._acked_logged = below
-            self._acked_due = now + ACKED_EVERY
 
     def take(self, lines: list[tuple[int, bytes]], too_long: list[tuple[int, int]]) -> None:
         """Report the over-long lines and submit the others."""

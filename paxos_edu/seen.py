@@ -2,8 +2,7 @@
 
 Clients number their submissions 0, 1, 2, ... so the set is stored per
 ``(client, session)`` as a :class:`Watermark` (every seq below it seen) plus the few seqs
-seen above it: memory stays small however long the run. A client keeps one watermark of
-its own values known decided (see :mod:`paxos_edu.roles.client`).
+seen above it: memory stays small however long the run.
 
 A resumed client session (:mod:`paxos_edu.client_resume`) sends values of its earlier life
 again under their old numbers: a learner recognises each as a duplicate here, because the

@@ -78,7 +78,7 @@ def test_an_ack_heard_for_a_value_not_yet_reread_makes_the_client_skip_it():
     assert _sent(c.handle(Ack(1, 9, (0,)), 0.01)) == [(1, "b")]
     assert _sent(c.handle(Ack(1, 9, (1,)), 0.02)) == [(2, "c")]
     assert _sent(c.handle(Ack(1, 9, (2,)), 0.03)) == []  # 3 was decided: never sent again
-    assert c.acked.low == 4 and not c.queue and not c.unacked
+    assert c.decided_below() == 4 and not c.queue and not c.unacked and not c.heard
 
 
 def test_resume_comes_before_the_first_value_and_within_what_was_submitted():

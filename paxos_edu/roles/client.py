@@ -35,7 +35,6 @@ from ..codec import ITEM_OVERHEAD, MAX_BATCH_BYTES, MAX_VALUE_BYTES
 from ..effects import Effect, Note, Send
 from ..errors import UsageError
 from ..messages import Ack, Group, Message, Submission, Submit
-from ..seen import Watermark
 from .jitter import jittered
 
 
@@ -47,9 +46,9 @@ class Client:
         queue = []          values accepted from the user, not yet sent (window full)
         unacked = {}        seq -> (submission, bytes, retry due time), oldest first
         closed = False      no more values will be submitted
-        acked = {}          seqs known decided (a :class:`~paxos_edu.seen.Watermark`:
-                            every seq below ``acked.low`` is -- what the log records)
         earlier = 0         values the earlier life of a resumed session submitted
+        logged_below = 0    every seq below it was decided, says the earlier life's log
+        heard = {}          earlier-life seqs acknowledged before they were re-read
     """
 
     def __init__(
@@ -73,8 +72,9 @@ class Client:
         self.closed = False
         self.retries = 0
         self.ack_time: Optional[float] = None  # smoothed send -> ack time
-        self.acked = Watermark()
         self.earlier = 0  # seqs below were submitted by an earlier life of this session
+        self.logged_below = 0
+        self.heard: set[int] = set()
 
     # ------------------------------------------------------------------ user API
 
@@ -121,19 +121,20 @@ class Client:
         if not 0 <= decided_below <= submitted:
             raise UsageError(f"cannot resume with {decided_below} of {submitted} values decided")
         self.earlier = submitted
-        self.acked = Watermark(decided_below)
+        self.logged_below = decided_below
 
     def is_decided(self, seq: int) -> bool:
         """True when ``seq`` of this session is known decided (acknowledged)."""
-        return seq in self.acked
+        return seq < self.logged_below or seq in self.heard
 
     def skip(self, value: str) -> Submission:
         """Number ``value`` without sending it: a resumed value known decided."""
         if self.closed:
             raise UsageError("client is closed; no more values can be submitted")
         seq = self.next_seq
-        if seq not in self.acked:
+        if not self.is_decided(seq):
             raise UsageError(f"value {seq} is not known decided; add() it instead")
+        self.heard.discard(seq)
         self.next_seq = seq + 1
         return Submission(self.id, self.session, seq, value)
 
@@ -144,6 +145,21 @@ class Client:
     def close(self) -> None:
         """No more values will come (stdin ended)."""
         self.closed = True
+
+    def decided_below(self) -> int:
+        """Every seq below it is known decided (what the event log records as progress).
+
+        Computed when asked (O(window)), so acknowledgements cost nothing extra."""
+        low = self.next_seq
+        if self.queue:
+            low = self.queue[0][0].seq
+        if self.unacked:
+            low = min(low, min(self.unacked))
+        if low == self.next_seq:  # nothing pending: what the earlier life knew goes on
+            low = max(low, self.logged_below)
+            while low in self.heard:
+                low += 1
+        return low
 
     @property
     def done(self) -> bool:
@@ -156,21 +172,23 @@ class Client:
         """Acknowledgements from the clients group free the window."""
         if isinstance(msg, Ack) and msg.client == self.id and msg.session == self.session:
             unacked = self.unacked
-            acked = self.acked
             sample = None
             for seq in msg.seqs:
                 entry = unacked.pop(seq, None)
                 if entry is not None:
-                    acked.add(seq)
                     if entry[3] is not None and sample is None:
                         sample = now - entry[3]
-                elif seq < self.earlier:  # sent by the earlier life: skip it when re-read
-                    acked.add(seq)
+                elif seq < self.earlier and seq >= self._unsent_from():
+                    self.heard.add(seq)  # sent by the earlier life: skip it when re-read
             if sample is not None:
                 self.ack_time = sample if self.ack_time is None else (
                     0.875 * self.ack_time + 0.125 * sample)
             return self._pump(now)
         return []
+
+    def _unsent_from(self) -> int:
+        """The first seq this life has not sent (or skipped) yet."""
+        return self.queue[0][0].seq if self.queue else self.next_seq
 
     def retry_delay(self) -> float:
         """How long to wait for an acknowledgement before re-sending (without jitter)."""
@@ -204,14 +222,18 @@ class Client:
     def _pump(self, now: float) -> list[Effect]:
         """Move queued values into the window and send them."""
         room = self.window - len(self.unacked)
-        if room <= 0 or not self.queue:
-            return []
-        take = [self.queue.popleft() for _ in range(min(room, len(self.queue)))]
-        if self.earlier and take[0][0].seq < self.earlier:  # resumed: acked while queued?
-            take = [item for item in take if item[0].seq not in self.acked]
-            if not take:
-                return self._pump(now)
-        return self._send(take, now)
+        queue = self.queue
+        while room > 0 and queue:
+            take = [queue.popleft() for _ in range(min(room, len(queue)))]
+            if self.earlier and take[0][0].seq < self.earlier:  # resumed: acked while queued?
+                decided = {item[0].seq for item in take if self.is_decided(item[0].seq)}
+                if decided:
+                    self.heard -= decided
+                    take = [item for item in take if item[0].seq not in decided]
+                    if not take:
+                        continue
+            return self._send(take, now)
+        return []
 
     def _send(self, items: list[tuple[Submission, int]], now: float,
               resent: bool = False) -> list[Effect]:
