@@ -14,7 +14,9 @@ scripts do.
 
 Damage: a last line without its newline (a process killed mid-write) is dropped with a
 ``warnings.warn`` naming file and line -- except in ``prop<id>`` files, often typed by
-hand without a final newline, which are kept whole. Anything else that does not parse,
+hand without a final newline, which are kept whole -- and so is a cut line followed by a
+``start`` record (a client killed mid-write, then started again: it appends to its log).
+Anything else that does not parse,
 anywhere in a file, raises :class:`~paxos_edu.errors.UsageError` naming ``file:line``:
 a table is never silently wrong.
 
@@ -48,6 +50,9 @@ _JSONL = re.compile(rf"({'|'.join(ROLES)})(\d+)\.jsonl")
 _COURSE = re.compile(r"(prop|learn)(\d+)")
 _BASE = ("t", "role", "id", "event")
 _MESSAGE_EVENTS = frozenset({"sent", "received", "dropped"})
+_STARTS = re.compile(rb'\{"t":[0-9.eE+-]+,"role":"[a-z]+","id":\d+,"event":"start"')
+"""A ``start`` record: a damaged line just before one is the cut last line of a killed
+life (the event log ends it with a newline when the process starts again)."""
 # ---------------------------------------------------------------------- reading files
 
 
@@ -157,12 +162,18 @@ def _read_jsonl(
         if len(records) != len(lines):
             raise ValueError("a line holds more than one JSON value")
     except ValueError:  # ... and line by line finds where it breaks
-        records = []
-        for line, number in zip(lines, numbers, strict=True):
+        records, kept = [], []
+        for i, (line, number) in enumerate(zip(lines, numbers, strict=True)):
             try:
                 records.append(json.loads(line))
+                kept.append(number)
             except ValueError as exc:
+                if i + 1 < len(lines) and _STARTS.match(lines[i + 1]):
+                    warnings.warn(f"{path}:{number}: line cut by a kill before the process "
+                                  "started again; ignored", stacklevel=3)
+                    continue
                 raise UsageError(f"{path}:{number}: not a JSON event record ({exc})") from None
+        numbers = kept
     return records, numbers, hot
 
 

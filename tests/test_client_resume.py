@@ -233,3 +233,32 @@ def test_acked_records_are_rate_limited_and_the_last_says_done(tmp_path):
     acked = [json.loads(line) for line in (tmp_path / "client1.jsonl").read_text().splitlines()
              if '"acked"' in line]
     assert [(r["below"], r.get("done")) for r in acked] == [(0, None), (2, None), (2, True)]
+
+
+def test_a_run_whose_client_was_cut_mid_line_and_started_again_loads_with_a_warning(tmp_path):
+    _life(tmp_path, 7, ["a", "b"])
+    with open(tmp_path / "client1.jsonl", "ab") as f:
+        f.write(b'{"t":1.0,"role":"client","id":1,"event":"submit","client":1,"session":7,"se')
+    _life(tmp_path, 7, ["c"], first_seq=2)
+    with pytest.warns(UserWarning, match=r"client1.jsonl:4: line cut by a kill"):
+        run = load_run(tmp_path)
+    assert list(zip(run.proposed["seq"], run.proposed["value"])) == [(0, "a"), (1, "b"), (2, "c")]
+
+
+def test_values_are_on_record_in_the_log_before_they_are_sent(tmp_path):
+    """Write-ahead: what a killed client sent, its log holds -- so a resumed session never
+    gives a number that went out with one value to another."""
+    log_file = tmp_path / "client1.jsonl"
+    on_record_when_sent: list[list[str]] = []
+
+    def send(effects) -> None:
+        text = log_file.read_text()
+        on_record_when_sent.append([v for _, v in _sent(effects) if f'"value":"{v}"' not in text])
+
+    client = Client(1, session=3, timeout=0.1)
+    ci = ClientInput(0, client, apply=send, complain=print)
+    ci.log = EventLog(tmp_path, "client", 1)
+    ci.feed(b"a\nb\n")
+    ci.feed(b"c\n")
+    assert on_record_when_sent == [[], []]
+    ci.log.close()

@@ -111,3 +111,22 @@ def test_a_second_live_client_with_the_same_log_directory_is_refused_before_it_s
     time.sleep(0.3)
     assert run.learned(1) == ["first"]
     assert first.poll() is None  # the older one keeps serving
+
+
+def test_a_client_whose_session_finished_starts_a_new_one_when_started_again(course):
+    run = course()
+    run.start_cluster(acceptors=(1, 2, 3), proposers=(1,), learners=(1,))
+    values = values_for(1, 30)
+    run.start("client", 1, stdin="pipe")
+    run.feed(1, values, close=True)
+    assert run.wait_exit("client", 1, 30) == 0, run.diagnostics()
+    assert _records(run, "acked")[-1]["done"] is True
+
+    run.start("client", 1, stdin="pipe")  # a new run of the same input: new data
+    run.feed(1, values, close=True)
+    assert run.wait_exit("client", 1, 30) == 0, run.diagnostics()
+    assert run.wait_until(lambda: len(run.learned(1)) == 60, 20), run.diagnostics()
+    sessions = [r["session"] for r in _records(run, "start")]
+    assert len(set(sessions)) == 2 and "resumed" not in _records(run, "start")[1]
+    done = _check(run.logs)
+    assert done.returncode == 0, done.stdout + done.stderr
