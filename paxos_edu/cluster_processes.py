@@ -6,6 +6,10 @@ where this life's stderr starts, and its state (running, paused, killed, ...).
 :class:`LearnerProgress` reads what one learner delivered, per client, from the new bytes
 of its event log. :func:`kill_all` is the cluster's finalizer. These are the cluster's
 private parts, in their own module so that cluster.py reads as the lab bench only.
+
+Siblings: :mod:`paxos_edu.cluster` (the lab bench), :mod:`paxos_edu.cluster_launch`
+(starting a process, which makes its :class:`ClusterProcess`), :mod:`paxos_edu.cluster_wait`
+(waiting, which reads :class:`LearnerProgress`), :mod:`paxos_edu.cluster_faults`.
 """
 
 from __future__ import annotations
