@@ -267,7 +267,7 @@ class EventLog:
         )
         log_path = self.run_dir / f"{process_name(role, id)}.jsonl"
         course = {"client": f"prop{id}", "learner": f"learn{id}"}.get(role)
-        if role != "client":  # a client appends: its new life is a new session
+        if role != "client":  # a client appends: its new life resumes a session or starts one
             for earlier in (log_path, self.run_dir / course if course else None):
                 if earlier is not None:
                     _keep_earlier_life(earlier)

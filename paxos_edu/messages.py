@@ -75,7 +75,8 @@ class Submission(NamedTuple):
 
     ``(client, session, seq)`` is delivered at most once; equal strings submitted twice
     are two submissions. ``session`` is chosen at random when a client process starts, so
-    a restarted client with the same id does not collide with its earlier life.
+    a restarted client with the same id does not collide with its earlier life -- unless it
+    resumes that life's session from its log, on purpose (:mod:`paxos_edu.client_resume`).
 
     A NamedTuple rather than a frozen dataclass: learners build hundreds of thousands of
     these, and tuple construction is several times cheaper.
