@@ -279,10 +279,11 @@ class Simulation(TimeTravel):
         rng = random.Random(f"paxos_edu/sim/{self.seed}/{role}/{id}/{self.now}")
         # Each start of the same id is a new incarnation, so a restarted proposer never
         # reuses a round of its earlier life (see rounds.py); a client's is its session.
-        incarnation = rng.getrandbits(32) if role == "client" else self._starts.get((role, id), 0)
+        starts = self._starts.get((role, id), 0)
+        incarnation = rng.getrandbits(32) if role == "client" else starts
         obj = make_role(role, id, self.settings, rng=rng, incarnation=incarnation,
                         bugs=self.bugs, now=self.now, backoff=self.backoff,
-                        durable=self.storage)
+                        durable=self.storage, restarted=starts > 0)
         if role == "acceptor" and Bug.RESTART_WITHOUT_STORAGE not in self.bugs:
             obj.restore(self.disks.get(id, ()))  # what it made durable (nothing at first)
         return obj

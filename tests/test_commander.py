@@ -51,6 +51,19 @@ def test_classic_commander_reports_nothing_when_no_promise_carried_a_vote():
     assert c.reported_value() is None
 
 
+def test_classic_commander_counts_only_the_vote_for_its_own_instance():
+    """A page of a promise for every instance (``Phase1A(..., onward=True)``) that reaches
+    a commander of the same round reports votes of other instances too: none of them is
+    this instance's vote (taking one would propose another instance's value here)."""
+    c = Commander(4, RND, MINE, phase=1, due=1.0)
+    old = make_round(1, 2)
+    c.on_promise(Phase1B(1, RND, 4, 9, (Accepted(5, old, X), Accepted(7, old, Y))), quorum=2)
+    c.on_promise(promise(2), quorum=2)
+    assert c.reported_value() is None
+    c.on_promise(Phase1B(3, RND, 4, 9, (Accepted(4, old, Y), Accepted(5, old, X))), quorum=2)
+    assert c.reported_value() == Y
+
+
 def test_classic_commander_moves_to_phase_2_once_promised():
     c = Commander(4, RND, MINE, phase=1, due=1.0)
     assert c.accept(due=2.0) == Send(Group.ACCEPTORS, Phase2A(RND, 4, MINE))

@@ -7,9 +7,10 @@ Two kinds of property test drive the simulator:
   minority of acceptors and of all proposers but one (any one) at generated times, late
   learners, 1-3 proposers, 3 or 5 acceptors, 1-2 clients submitting at generated times,
   multi and classic mode, batch and window sizes, up to three crash-and-restarts of any
-  acceptor at generated times (with storage: it recovers its promises and votes) --
-  heals the network at a generated
-  time and runs it to the end. Every property of :mod:`paxos_edu.checks` must hold:
+  acceptor at generated times (with storage: it recovers its promises and votes) and up
+  to three of any proposer (a new incarnation that remembers nothing: proposers keep no
+  disk state; a crashed one comes back) -- heals the network at a generated time and
+  runs it to the end. Every property of :mod:`paxos_edu.checks` must hold:
   agreement and total order, integrity (at most once), validity, and completeness (every
   live learner, late ones included, delivers every submitted value). A failure prints
   the run as JSON (see ``sim_cases.py``): it replays exactly; keep it in
@@ -17,7 +18,7 @@ Two kinds of property test drive the simulator:
 * **A stateful machine** over the manual stepper: Hypothesis plays the network and the
   environment one step at a time -- deliver, drop or duplicate a chosen copy, let time
   pass, submit, crash a minority of acceptors or all proposers but one, crash and
-  restart any acceptor (it recovers from storage) -- and after
+  restart any acceptor (it recovers from storage) or any proposer (it forgets) -- and after
   every step what was delivered so far must be safe; at the end, a fair network (every
   copy delivered, timers firing) must complete the run.
 """
@@ -72,11 +73,13 @@ def cases(draw: Any, *, mode: Optional[str] = None, min_loss: float = 0.0,
     late = draw(st.integers(1 if all_crashes else 0, 2))
     starts = [["learner", learners + k, draw(st.floats(0.0, 8.0, allow_nan=False))]
               for k in range(1, late + 1)]
-    # Any acceptor may crash and restart (with storage it recovers). Proposer restarts
-    # are left out: a restarted proposer that leads cannot serve catch-up of decisions it
-    # never saw while the others defer to it (a proposer liveness bug, reported).
+    # Any acceptor may crash and restart (with storage it recovers), and any proposer:
+    # it comes back as a new incarnation that remembers nothing (proposers keep no disk
+    # state). A restarted proposer that was crashed is alive again.
     restarts = [["acceptor", a, draw(times)]
                 for a in draw(st.lists(st.integers(1, acceptors), max_size=3))]
+    restarts += [["proposer", p, draw(times)]
+                 for p in draw(st.lists(st.integers(1, proposers), max_size=3))]
     heal_at = draw(st.floats(3.0, 10.0, allow_nan=False))
     return {
         "seed": draw(st.integers(0, 2**32 - 1)), "acceptors": acceptors,
@@ -143,6 +146,7 @@ class ManualNetwork(RuleBasedStateMachine):
         self.sim = Simulation(acceptors=acceptors, proposers=proposers, learners=2,
                               clients=2, seed=seed, mode=mode, batch=batch, window=4,
                               manual=True, trace=False, storage=True)
+        self.proposers = proposers
         self.values = 0
         self.isolated: set[str] = set()
         self.submit(1, 2)
@@ -220,6 +224,12 @@ class ManualNetwork(RuleBasedStateMachine):
     def restart_acceptor(self, k):
         """Crash any acceptor and restart it at once: it recovers from its storage."""
         self.sim.restart("acceptor", 1 + k % self.sim.acceptor_count)
+
+    @rule(k=st.integers(0, 4))
+    def restart_proposer(self, k):
+        """Crash any proposer (or a crashed one) and restart it at once: a new
+        incarnation with no memory of its earlier life."""
+        self.sim.restart("proposer", 1 + k % self.proposers)
 
     @invariant()
     def delivered_so_far_is_safe(self):

@@ -308,6 +308,44 @@ def test_classic_take_over_reruns_phase1_on_open_instances_with_noops():
     r.expect_only(to_acceptors(Phase2A(rnd, 1, NOOP)))
 
 
+def test_a_restarted_classic_proposer_first_prepares_every_instance_to_learn_the_history():
+    """Instance 0 was decided in the proposer's earlier life; nobody with memory of it is
+    left. Classic mode prepares an instance only when it has a value for it, so only a
+    prepare of every instance tells the restarted leader -- then classic again."""
+    r = new(1, mode="classic", restarted=True)
+    rnd = take_over(r, 0.01)
+    r.feed(promise(1, rnd, [Accepted(0, make_round(1, 1), X)]), promise(2, rnd), now=0.02)
+    r.expect_only(note("leader", recovered=1), heartbeat(1, rnd),
+                  to_acceptors(Phase1A(rnd, 0, False)))
+    r.feed(promise(2, rnd, [Accepted(0, make_round(1, 1), X)], instance=0, upto=1),
+           promise(3, rnd, instance=0, upto=1), now=0.03)
+    r.expect_only(to_acceptors(Phase2A(rnd, 0, X)))
+    decide(r, rnd, 0, X, now=0.04)
+    r.expect_only(Send(Group.CLIENTS, Ack(7, 0, (0,))))
+    # Its history known, a later take-over is a classic one: no prepare up front.
+    r.feed(Nack(2, rnd, 1, make_round(9, 2)), now=0.05).expect_only(note("step_down"))
+    r.feed(Submit(MINE), now=0.05).expect_nothing()
+    r.tick(0.05 + r.role.patience)
+    again = r.role.c_rnd
+    r.expect_only(note("phase1_start", mode="classic"), note("leader", recovered=0),
+                  heartbeat(1, again, decided=1), to_acceptors(Phase1A(again, 1, False)))
+
+
+def test_a_late_page_of_the_restarted_classic_prepare_reports_no_vote_for_other_instances():
+    """Found by the property tests: the third acceptor's answer to the prepare of every
+    instance arrives once the restarted leader runs phase 1 per instance in the same
+    round. It reports instance 1's vote Y; instance 0 must not get Y (instance 1 has it)."""
+    r = new(1, mode="classic", restarted=True)
+    rnd = take_over(r, 0.01)
+    votes = [Accepted(0, make_round(1, 1), X), Accepted(1, make_round(1, 1), Y)]
+    r.feed(promise(1, rnd, votes), promise(2, rnd, votes), now=0.02)
+    r.expect_only(note("leader", recovered=2), heartbeat(1, rnd),
+                  to_acceptors(Phase1A(rnd, 0, False)), to_acceptors(Phase1A(rnd, 1, False)))
+    r.feed(promise(3, rnd, votes[1:]), now=0.021).expect_nothing()  # no vote at 0
+    r.feed(promise(1, rnd, votes[:1], instance=0, upto=1), now=0.022)
+    r.expect_only(to_acceptors(Phase2A(rnd, 0, X)))
+
+
 # ---------------------------------------------------------------- leading
 
 

@@ -49,8 +49,14 @@ class Commander:
         return Send(Group.ACCEPTORS, Phase2A(self.rnd, self.instance, self.value))
 
     def on_promise(self, m: Phase1B, quorum: int) -> bool:
-        """Classic phase 1b for this instance; True once ``quorum`` acceptors promised."""
-        self.promises[m.acceptor] = m.accepted[0] if m.accepted else None
+        """Phase 1b covering this instance; True once ``quorum`` acceptors promised.
+
+        Usually the answer to this commander's own prepare, reporting this instance alone.
+        It may also be a page of a promise for every instance (a restarted classic-mode
+        proposer prepares them all first, and a late page arrives once it leads in the
+        same round): only the vote reported for *this* instance counts, if any."""
+        vote = next((v for v in m.accepted if v.instance == self.instance), None)
+        self.promises[m.acceptor] = vote
         return len(self.promises) >= quorum
 
     def reported_value(self, highest: bool = True) -> Optional[Batch]:

@@ -63,6 +63,7 @@ def make_role(
     backoff: bool = True,
     durable: bool = False,
     listen_until: Optional[float] = None,
+    restarted: bool = False,
 ) -> Role:
     """The role object of process ``role`` ``id``.
 
@@ -79,6 +80,7 @@ def make_role(
         backoff: False makes a proposer that lost a contest retry at once (notebook 05).
         durable, listen_until: an acceptor's crash-recovery (see roles/acceptor.py):
             persist every state change; listen until that time before voting.
+        restarted: this proposer id ran before (its decided history is unknown to it).
 
     Raises:
         UsageError: for an unknown role; SettingError for an acceptor id the quorum
@@ -93,7 +95,7 @@ def make_role(
     if role == "proposer":
         return Proposer(id, acceptor_count=s.acceptor_count, timeout=s.timeout, mode=s.mode,
                         batch=s.batch, window=s.window, rng=rng, bugs=bugs, backoff=backoff,
-                        incarnation=incarnation, now=now)
+                        incarnation=incarnation, now=now, restarted=restarted)
     if role == "learner":
         return Learner(id, acceptor_count=s.acceptor_count, timeout=s.timeout, rng=rng,
                        bugs=bugs)

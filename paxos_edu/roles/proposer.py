@@ -32,7 +32,9 @@ something to do, and send a round-0 heartbeat of their own every timeout. Propos
 catch-up requests from their ledger of decided instances; a restarted proposer's ledger starts
 empty, so one that cannot answer recovers the decisions through phase 1 instead (a chosen value
 has a vote in every quorum), and one that has not seen a leader in its new life keeps trying to
-lead -- it may be the only proposer left that can bring the history back.
+lead -- it may be the only proposer left that can bring the history back. In classic mode a
+restarted proposer's first take-over prepares every instance at once, as in multi mode: nothing
+else would tell it how far the history goes.
 :meth:`Proposer.timers` names the timers armed in each status; ``tick`` and ``deadline``
 both read them from there.
 
@@ -122,6 +124,7 @@ class Proposer:
         archived = 0        instances below this are in ``history``
         evicted = 0         instances below this have left ``ledger.decided``
         ignored_promises = 0  1B from acceptor ids outside 1..acceptor_count, not counted
+        history_unknown     restarted in classic mode, no phase 1 adopted yet in this life
     """
 
     def __init__(
@@ -138,6 +141,7 @@ class Proposer:
         backoff: bool = True,
         incarnation: int = 0,
         now: float = 0.0,
+        restarted: bool = False,
     ) -> None:
         if mode not in ("multi", "classic"):
             raise ValueError(f"mode must be 'multi' or 'classic', not {mode!r}")
@@ -165,6 +169,10 @@ class Proposer:
         self.recover_top = -1  # ... up to this one
         self.unserved_catchup = False  # a catch-up nobody here could answer: recover it
         self.leader_known = False  # a leader seen at work (or this one led) in this life
+        # A restarted proposer does not know how far the decided history goes. In classic
+        # mode nothing else tells it (see _take_over): its first phase 1 covers every
+        # instance, as in multi mode, until one is adopted in this life.
+        self.history_unknown = restarted and mode == "classic"
         self.pending: dict[Key, Submission] = {}
         self.placed: dict[Key, Submission] = {}  # in one of our slots
         self.decided_ids = SeenSet()
@@ -282,8 +290,15 @@ class Proposer:
         self.c_rnd = self._next_round()
         self.highest_seen = max(self.highest_seen, self.c_rnd)
         note = Note("phase1_start", {"rnd": format_round(self.c_rnd), "mode": self.mode})
-        if self.mode == "classic":
+        if self.mode == "classic" and not self.history_unknown:
             return [note] + self._lead(now, {}, self.ledger.prefix)
+        # Multi mode, or a restarted proposer in classic mode: one prepare for every
+        # instance from the first one not known decided (PMS section 3). Classic mode
+        # otherwise prepares an instance only when it has a value for it, so a restarted
+        # leader with an empty ledger would never learn of instances decided in its
+        # earlier life -- while every proposer with memory of them may be gone, and a
+        # late learner waits for them. A chosen value has a vote in every quorum: this
+        # phase 1 reports it, and re-proposing it (P2c) decides it again, for everyone.
         first = self.ledger.prefix
         self.status = Status.PREPARING
         self.scout = Scout(self.c_rnd, first, self.quorum, now + jittered(self.timeout, self.rng),
@@ -315,6 +330,7 @@ class Proposer:
             asks = scout.on_promise(m)
             if scout.adopted:
                 self.contests_lost = 0  # phase 1 won: the backoff starts over
+                self.history_unknown = False  # every vote a quorum holds was reported
                 return self._lead(now, scout.votes, scout.first)
             return asks
         if self.status is Status.LEADING:
@@ -348,7 +364,8 @@ class Proposer:
         # ourselves before (a slot we dropped when stepping down), gets re-driven --
         # through the window like new values. In multi mode instances merely *heard of*
         # (a heartbeat, a single 2B) do not count: a decided instance has a vote in every
-        # quorum. (Classic mode has no report up front; it recovers what it heard of.)
+        # quorum. (Classic mode has no report up front, but after a restart; it also
+        # recovers what it heard of.)
         # A vote beyond RECOVERY_HORIZON (a forged 10**18) is not recovered up to: it
         # waits in ``far_votes`` and is re-proposed if new values ever reach it (P2c).
         horizon = first + RECOVERY_HORIZON
