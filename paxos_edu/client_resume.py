@@ -45,9 +45,19 @@ from typing import Optional
 
 from .errors import UsageError
 
+_quote = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
+"""What the event log writes a value as (see eventlog.py): the same C function."""
+
 _SUBMIT = re.compile(
     rb'"event":"submit","client":-?\d+,"session":(\d+),"seq":(\d+),"value":("(?:[^"\\]|\\.)*")\}$')
 """A ``submit`` record as :class:`~paxos_edu.eventlog.EventLog` writes it (one template)."""
+_SUBMITS = re.compile(
+    rb'^\{"t":[-0-9.eE+]+,"role":"client","id":-?\d+,"event":"submit","client":-?\d+,'
+    rb'"session":(\d+),"seq":(\d+),"value":("[^"\\\n]*(?:\\.[^"\\\n]*)*")\}\r?$', re.MULTILINE)
+"""Every ``submit`` line of a block of the log, found by one C-level scan (the fast path)."""
+_MARK = b'"event":"submit"'
+_BLOCK = 1 << 20
+"""Bytes of the log read at a time: memory does not grow with the log."""
 
 
 class InputChanged(UsageError):
@@ -121,16 +131,95 @@ def read_history(run_dir: str | os.PathLike[str], id: int) -> Optional[ClientHis
             session's seqs are not 0, 1, 2, ... -- the log cannot say what to resume.
     """
     path = log_path(run_dir, id)
+    if not path.exists():
+        return None
+    fast = _scan(path)
+    return fast if fast is not False else _read_lines(path)
+
+
+def _blocks(path: Path) -> Iterator[tuple[bytes, bool]]:
+    """The log in blocks of whole lines; ``(block, False)`` last for a cut last line."""
+    with open(path, "rb") as file:
+        rest = b""
+        while True:
+            data = file.read(_BLOCK)
+            if not data:
+                if rest:
+                    yield rest, False
+                return
+            data = rest + data
+            end = data.rfind(b"\n") + 1
+            rest = data[end:]
+            if end:
+                yield data[:end], True
+
+
+def _scan(path: Path) -> Optional[ClientHistory] | bool:
+    """:func:`read_history` by whole blocks; False when a line is not exactly what the
+    event log writes (then :func:`_read_lines` finds it and says where)."""
     counts: dict[int, int] = {}
     acked: dict[int, int] = {}
     done: dict[int, bool] = {}
     session: Optional[int] = None
     total = 0
-    try:
-        file = open(path, "rb")
-    except FileNotFoundError:
+    for block, whole in _blocks(path):
+        if not whole:
+            if _MARK in block or b'"event":"start"' in block:
+                return False  # a cut last line: the exact path decides what it was
+            continue
+        rows = _SUBMITS.findall(block)
+        if len(rows) != block.count(_MARK):
+            return False
+        current, n, key = b"", 0, -1
+        for s, q, _ in rows:
+            if s != current:
+                if key >= 0:
+                    counts[key] = n
+                current, key = s, int(s)
+                n = counts.get(key, 0)
+            if int(q) != n:
+                return False
+            n += 1
+        if key >= 0:
+            counts[key] = n
+        total += len(rows)
+        for event in (b'"event":"start"', b'"event":"acked"'):
+            at = block.find(event)
+            while at >= 0:
+                line = block[block.rfind(b"\n", 0, at) + 1: block.find(b"\n", at)]
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    return False
+                s = record.get("session")
+                if isinstance(s, int):
+                    if event == b'"event":"start"':
+                        session = s  # blocks come in order; a block's starts too
+                    else:
+                        acked[s] = max(acked.get(s, 0), int(record.get("below", 0)))
+                        done[s] = done.get(s, False) or record.get("done") is True
+                at = block.find(event, at + 1)
+    return _history(path, session, counts, acked, done, total)
+
+
+def _history(path: Path, session: Optional[int], counts: dict[int, int],
+             acked: dict[int, int], done: dict[int, bool], total: int
+             ) -> Optional[ClientHistory]:
+    if session is None:
         return None
-    with file:
+    submitted = counts.get(session, 0)
+    return ClientHistory(path, session, submitted, min(acked.get(session, 0), submitted),
+                         done.get(session, False), total)
+
+
+def _read_lines(path: Path) -> Optional[ClientHistory]:
+    """:func:`read_history` line by line: exact about damage (names the line)."""
+    counts: dict[int, int] = {}
+    acked: dict[int, int] = {}
+    done: dict[int, bool] = {}
+    session: Optional[int] = None
+    total = 0
+    with open(path, "rb") as file:
         damaged: Optional[int] = None
         for number, line in enumerate(file, 1):
             if damaged is not None and b'"event":"start"' not in line:
@@ -163,11 +252,7 @@ def read_history(run_dir: str | os.PathLike[str], id: int) -> Optional[ClientHis
                 else:
                     acked[s] = max(acked.get(s, 0), int(record.get("below", 0)))
                     done[s] = done.get(s, False) or record.get("done") is True
-    if session is None:
-        return None
-    submitted = counts.get(session, 0)
-    return ClientHistory(path, session, submitted, min(acked.get(session, 0), submitted),
-                         done.get(session, False), total)
+    return _history(path, session, counts, acked, done, total)
 
 
 def _damaged(path: Path, number: int) -> None:
@@ -175,28 +260,33 @@ def _damaged(path: Path, number: int) -> None:
                      "cannot be resumed -- start a new session (--new-session)")
 
 
-def _submitted(path: Path) -> Iterator[tuple[int, str]]:
-    """``(session, value)`` of every complete ``submit`` record of ``path``, in order."""
-    with open(path, "rb") as file:
-        for line in file:
-            if b'"event":"submit"' in line:
-                m = _SUBMIT.search(line.rstrip(b"\r\n"))
-                if m is not None:
-                    yield int(m[1]), json.loads(m[3])
+def _submitted(path: Path) -> Iterator[tuple[bytes, bytes]]:
+    """``(session, value)`` of every complete ``submit`` record of ``path``, in order, as
+    written: the session's digits and the value's JSON literal."""
+    for block, whole in _blocks(path):
+        if whole:
+            for session, _, literal in _SUBMITS.findall(block):
+                yield session, literal
+
+
+def earlier_literals(history: ClientHistory) -> Iterator[bytes]:
+    """The values ``history.session`` submitted, in seq order, as JSON literals exactly as
+    the log holds them (read lazily: memory does not grow with the log)."""
+    session = str(history.session).encode()
+    left = history.submitted
+    if not left:
+        return
+    for s, literal in _submitted(history.path):
+        if s == session:
+            yield literal
+            left -= 1
+            if not left:
+                return
 
 
 def earlier_values(history: ClientHistory) -> Iterator[str]:
     """The values ``history.session`` submitted, in seq order (read lazily from the log)."""
-    session = history.session
-    left = history.submitted
-    if not left:
-        return
-    for s, value in _submitted(history.path):
-        if s == session:
-            yield value
-            left -= 1
-            if not left:
-                return
+    return map(json.loads, earlier_literals(history))
 
 
 def repair_prop(run_dir: str | os.PathLike[str], id: int, history: ClientHistory) -> int:
@@ -211,8 +301,8 @@ def repair_prop(run_dir: str | os.PathLike[str], id: int, history: ClientHistory
     have = data.count(b"\n")
     if have >= history.total:
         return 0
-    missing = [_course_bytes(value) for index, (_, value) in enumerate(_submitted(history.path))
-               if index >= have]
+    missing = [_course_bytes(json.loads(literal))
+               for index, (_, literal) in enumerate(_submitted(history.path)) if index >= have]
     if not missing:
         return 0
     torn = data[data.rfind(b"\n") + 1:]
@@ -245,7 +335,7 @@ class Resumed:
         self.history = history
         self.session = history.session
         self.submitted = history.submitted
-        self._values = earlier_values(history)
+        self._values = earlier_literals(history)
 
     def check(self, seq: int, value: str, lineno: int) -> None:
         """Value ``seq`` (stdin line ``lineno``) was re-read: it must equal the earlier one.
@@ -255,10 +345,12 @@ class Resumed:
         Raises:
             InputChanged: it differs.
         """
-        earlier = next(self._values, None)
+        literal = next(self._values, None)
         if seq == self.submitted - 1:
             self._values.close()  # type: ignore[attr-defined]
-        if earlier != value:
+        # The log holds _quote(value): comparing that is exact and skips a JSON decode.
+        if literal != _quote(value).encode():
+            earlier = None if literal is None else json.loads(literal)
             raise InputChanged(
                 f"stdin:{lineno}: this client resumes session {self.session}, whose value "
                 f"{seq} was {_show(earlier)} ({self.history.path}); this line is "
@@ -277,5 +369,6 @@ def _show(value: Optional[str], limit: int = 60) -> str:
     return repr(value if len(value) <= limit else value[:limit] + "...")
 
 
-__all__ = ["ClientHistory", "InputChanged", "Resumed", "earlier_values", "lock_log",
+__all__ = ["ClientHistory", "InputChanged", "Resumed", "earlier_literals", "earlier_values",
+           "lock_log",
            "log_path", "read_history", "repair_prop"]

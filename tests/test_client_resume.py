@@ -10,9 +10,11 @@ import os
 
 import pytest
 
+from paxos_edu import client_resume
 from paxos_edu.client_input import ClientInput
 from paxos_edu.client_resume import (
     Resumed,
+    earlier_values,
     lock_log,
     read_history,
     repair_prop,
@@ -107,7 +109,18 @@ def test_history_is_the_last_session_its_count_and_its_acked_watermark(tmp_path)
     h = read_history(tmp_path, 1)
     assert (h.session, h.submitted, h.decided_below, h.complete, h.total) == (8, 4, 2, False, 6)
     assert h.resumable
-    assert list(Resumed(h)._values) == ["c", "d", "e", "f"]
+    assert list(earlier_values(h)) == ["c", "d", "e", "f"]
+
+
+def test_the_block_scan_and_the_line_by_line_reading_agree(tmp_path, monkeypatch):
+    monkeypatch.setattr(client_resume, "_BLOCK", 64)  # many blocks, lines cut across them
+    _life(tmp_path, 7, ["a", 'b "quoted" \\ ü', "c"], acked=3, done=True)
+    _life(tmp_path, 8, ["d", "e"], acked=1)
+    _life(tmp_path, 8, ["f"], first_seq=2)
+    path = tmp_path / "client1.jsonl"
+    fast = client_resume._scan(path)
+    assert fast == client_resume._read_lines(path) == read_history(tmp_path, 1)
+    assert (fast.session, fast.submitted, fast.decided_below, fast.total) == (8, 3, 1, 6)
 
 
 def test_a_complete_session_is_not_resumed(tmp_path):
