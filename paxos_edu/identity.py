@@ -29,6 +29,13 @@ memories answering as one acceptor break quorum intersection, so one of them mus
   incarnation drawn moments ago, so a replayed datagram of a dead earlier life (a clean
   restart after a crash) is never mistaken for a twin.
 
+A client's *session* (the ``session`` of its submissions) is not its incarnation: a client
+restarted with its log resumes its interrupted session (:mod:`paxos_edu.client_resume`) but
+draws a new incarnation like any process, so the dead earlier life is never taken for a
+twin. A second *live* client with the same id is still refused -- on the wire as above, and,
+when it shares the log directory (and would share the session), by a lock on the log before
+it sends anything.
+
 Votes (:class:`VoteFilter`)
 ---------------------------
 Proposers and learners count 1B/2B votes per acceptor id. While an acceptor id answers
