@@ -27,17 +27,21 @@ def _records(run, event: str) -> list[dict]:
             if f'"event":"{event}"' in line]
 
 
-def _kill_mid_run(run, values: list[str], learned_at_least: int) -> None:
-    """Feed client 1 paced, SIGKILL it once the learners hold ``learned_at_least``."""
+def _feed_paced(run, values: list[str], learned_at_least: int, learners=(1, 2)) -> None:
+    """Feed client 1 (started anew) from the first value, 50 at a time, until the learners
+    hold ``learned_at_least`` -- never more than ``values``, so some are always left."""
     run.start("client", 1, stdin="pipe")
     fed = 0
-    while fed < len(values):  # paced: the kill lands while values are still coming
-        run.feed(1, values[fed:fed + 50])
+    while fed < len(values) and len(run.learned(1)) < learned_at_least:
+        run.feed(1, values[fed:fed + 50])  # paced: the kill lands while values still come
         fed += 50
         time.sleep(0.005)
-        if len(run.learned(1)) >= learned_at_least:
-            break
-    assert run.wait_learned(learned_at_least, learners=(1, 2), timeout=30), run.diagnostics()
+    assert run.wait_learned(learned_at_least, learners=learners, timeout=30), run.diagnostics()
+
+
+def _kill_mid_run(run, values: list[str], learned_at_least: int, fed_at_most: int) -> None:
+    """Feed client 1 paced, SIGKILL it once the learners hold ``learned_at_least``."""
+    _feed_paced(run, values[:fed_at_most], learned_at_least)
     run.send_signal("client", 1, signal.SIGKILL)
 
 
@@ -45,7 +49,7 @@ def test_a_killed_client_restarted_with_its_input_delivers_each_value_once(cours
     run = course()
     run.start_cluster(acceptors=(1, 2, 3), proposers=(1,), learners=(1, 2))
     values = values_for(1, 3000)
-    _kill_mid_run(run, values, 1000)
+    _kill_mid_run(run, values, 1000, fed_at_most=2000)
     before = len(run.learned(1))
     assert before < len(values)
 
@@ -72,7 +76,7 @@ def test_a_resumed_client_given_other_input_stops_and_says_how_to_start_anew(cou
     run = course()
     run.start_cluster(acceptors=(1, 2, 3), proposers=(1,), learners=(1, 2))
     values = values_for(1, 2000)
-    _kill_mid_run(run, values, 200)
+    _kill_mid_run(run, values, 200, fed_at_most=1000)
 
     other = values[:5] + ["something else"] + values[6:]
     run.start("client", 1, stdin="pipe")
@@ -128,5 +132,30 @@ def test_a_client_whose_session_finished_starts_a_new_one_when_started_again(cou
     assert run.wait_until(lambda: len(run.learned(1)) == 60, 20), run.diagnostics()
     sessions = [r["session"] for r in _records(run, "start")]
     assert len(set(sessions)) == 2 and "resumed" not in _records(run, "start")[1]
+    done = _check(run.logs)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_session_survives_a_stop_and_a_kill_and_each_value_is_delivered_once(course):
+    run = course()
+    run.start_cluster(acceptors=(1, 2, 3), proposers=(1,), learners=(1,))
+    values = values_for(1, 3000)
+    for sig, at_least, fed_at_most in ((signal.SIGTERM, 500, 1500),
+                                       (signal.SIGKILL, 1500, 2500)):
+        _feed_paced(run, values[:fed_at_most], at_least, learners=(1,))
+        if sig == signal.SIGTERM:
+            rc, _ = run.stop_timed("client", 1, sig)
+            assert rc == 0  # a clean stop before stdin ended: the session stays resumable
+            assert "done" not in _records(run, "acked")[-1]
+        else:
+            run.send_signal("client", 1, sig)
+    run.start("client", 1, stdin="pipe")
+    run.feed(1, values, close=True)
+    assert run.wait_exit("client", 1, 60) == 0, run.diagnostics()
+    assert run.wait_learned(len(values), learners=(1,), timeout=30), run.diagnostics()
+    time.sleep(0.3)
+    assert run.learned(1) == values
+    assert len({r["session"] for r in _records(run, "start")}) == 1
+    assert (run.logs / "prop1").read_text().splitlines() == values
     done = _check(run.logs)
     assert done.returncode == 0, done.stdout + done.stderr
