@@ -48,7 +48,7 @@ class Client:
         closed = False      no more values will be submitted
         earlier = 0         values the earlier life of a resumed session submitted
         logged_below = 0    every seq below it was decided, says the earlier life's log
-        heard = {}          earlier-life seqs acknowledged before they were re-read
+        heard = set()       earlier-life seqs acknowledged before they were re-read
     """
 
     def __init__(
