@@ -562,6 +562,25 @@ def test_restarted_proposers_and_learners_come_back_new_and_the_run_completes():
     assert result.learned[2] == [f"v{k}" for k in range(20)]
 
 
+def test_a_proposer_started_again_knows_it_ran_before_and_in_classic_mode_prepares_all():
+    # Its decided history is unknown to it: in classic mode its first take-over sends one
+    # prepare for every instance, to learn from the acceptors what its earlier life saw.
+    sim = Simulation(proposers=2, mode="classic", seed=3)
+    assert not sim.process("proposer", 1).history_unknown
+    sim.submit(1, ["v"])
+    sim.run(until=1.0)
+    before = len(sim.notes)
+    sim.restart("proposer", 1)
+    sim.crash("proposer", 2)
+    sim.start("proposer", 2)
+    assert sim.process("proposer", 1).history_unknown
+    assert sim.process("proposer", 2).history_unknown
+    result = sim.run(until=2.0, stop_when_complete=False)
+    assert any(event == "phase1_start" and fields.get("first") == 0
+               for _, name, event, fields in result.notes[before:] if name == "proposer1")
+    assert not sim.process("proposer", 1).history_unknown  # its phase 1 was adopted
+
+
 def test_restart_is_a_recorded_step_that_rewind_replays():
     sim = Simulation(manual=True, storage=True, seed=1)
     sim.submit(1, ["a"])
