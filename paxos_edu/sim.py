@@ -382,7 +382,9 @@ class Simulation(TimeTravel):
         A restarted acceptor recovers what it made durable (``storage=True``); without
         storage it would come back empty and could break agreement, so that is refused
         unless the bug ``restart-without-storage`` is switched on. Other roles come back
-        as a new incarnation that remembers nothing (see rounds.py)."""
+        as a new incarnation that remembers nothing (see rounds.py); a proposer is told
+        that it ran before (``restarted``: in classic mode its first phase 1 prepares
+        every instance, to learn the decided history it forgot)."""
         self._check_role(role, id)
         if (role == "acceptor" and not self.storage
                 and Bug.RESTART_WITHOUT_STORAGE not in self.bugs):
