@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Optional
 
 from .errors import UsageError
+from .eventlog import course_line
 
 _quote = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
 """What the event log writes a value as (see eventlog.py): the same C function."""
@@ -317,9 +318,7 @@ def repair_prop(run_dir: str | os.PathLike[str], id: int, history: ClientHistory
 
 
 def _course_bytes(value: str) -> bytes:
-    from .eventlog import _course_line
-
-    return _course_line(value).encode("utf-8", "backslashreplace")
+    return course_line(value).encode("utf-8", "backslashreplace")
 
 
 class Resumed:

@@ -90,7 +90,7 @@ _quote: Callable[[str], str] = json.encoder.encode_basestring_ascii  # type: ign
 """C function: a str -> its JSON literal, quotes included, escaped (non-ASCII as \\uXXXX)."""
 
 
-def _course_line(value: str) -> str:
+def course_line(value: str) -> str:
     """A value as one line of a course file (prop/learn).
 
     The course format has one value per line, so a line break inside a value would split
@@ -334,14 +334,14 @@ class EventLog:
         if self._course is None or self.role != "client":
             raise UsageError(f"only a client logs submissions, not a {self.role}")
         self._log.add(self._submit_line % (self._clock(), sub[0], sub[1], sub[2], _quote(sub[3])))
-        self._course.add(_course_line(sub[3]))
+        self._course.add(course_line(sub[3]))
 
     def delivered(self, sub: Submission, instance: int, position: int) -> None:
         """A learner delivered ``sub`` (decided in ``instance``) as value number ``position``."""
         if self._course is None or self.role != "learner":
             raise UsageError(f"only a learner logs deliveries, not a {self.role}")
         client, session, seq, value = sub
-        self._course.add(_course_line(value))
+        self._course.add(course_line(value))
         self._log.add(
             self._deliver_line
             % (self._clock(), position, instance, client, session, seq, _quote(value))
