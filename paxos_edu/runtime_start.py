@@ -8,6 +8,8 @@ first turn, in this order.
    listens :data:`LISTEN_TIMEOUTS` timeouts before it votes, on the learners group too, to
    hear a cluster under way (see :mod:`paxos_edu.roles.acceptor`);
    :meth:`RuntimeStart._stop_listening` leaves that group once the role says it is over.
+   A proposer that ran before (the same marker) is told so: in classic mode its first
+   take-over prepares every instance, the only way it learns how far the history goes.
 2. **A client's session** (:meth:`RuntimeStart._take_session`): with a log directory it
    locks its log and resumes the interrupted session recorded there, unless
    ``new_session`` (:mod:`paxos_edu.client_resume`); otherwise the fresh one drawn by
@@ -125,6 +127,11 @@ class RuntimeStart:
             if not self.fresh and ran_before(group, self.id):  # a first start forgot nothing
                 listen_until = now + LISTEN_TIMEOUTS * cfg.timeout
             mark_ran(group, self.id)
+        restarted = False
+        if self.role_name == "proposer":  # classic mode: its first phase 1 covers everything
+            group = cfg.address(Group.PROPOSERS)
+            restarted = ran_before(group, self.id, "proposer")
+            mark_ran(group, self.id, "proposer")
         if self.role_name == "client" and self.log_dir is not None:
             self._take_session()
         # A client's incarnation is its session; a proposer puts its own in its rounds.
@@ -132,7 +139,7 @@ class RuntimeStart:
         self.role = make_role(
             self.role_name, self.id, cfg, rng=role_rng(cfg.seed, self.role_name, self.id),
             incarnation=life, bugs=self.bugs, now=now, durable=self.storage is not None,
-            listen_until=listen_until,
+            listen_until=listen_until, restarted=restarted,
         )
         if self.storage is not None and Bug.RESTART_WITHOUT_STORAGE not in self.bugs:
             self.role.restore(self.storage.recovery.entries)

@@ -56,11 +56,15 @@ the acceptor never retries and never sends the replies of that turn.
 ``flock`` while the storage is open: a second acceptor with the same id is refused.
 
 **Without storage: has this acceptor run before?** :func:`ran_before` and
-:func:`mark_ran` keep an empty marker file per acceptor group, port and id under the
-system's temporary directory. It only tells the runtime whether to *listen before
-voting* (refusing amnesia, see :mod:`paxos_edu.roles.acceptor`): a first start votes at
-once, a restart listens first. It is a detector for a common mistake, not a guarantee
-(a reboot clears it); the guarantee is ``storage``.
+:func:`mark_ran` keep an empty marker file per group, port, role and id under the
+system's temporary directory. For an acceptor it only tells the runtime whether to
+*listen before voting* (refusing amnesia, see :mod:`paxos_edu.roles.acceptor`): a first
+start votes at once, a restart listens first. For a proposer (which keeps no disk state)
+it tells a classic-mode proposer to prepare every instance at its first take-over, since
+nothing else would tell it of the history decided in its earlier life
+(:class:`paxos_edu.roles.proposer.Proposer`, ``restarted``). For acceptors it is a
+detector for a common mistake, not a guarantee (a reboot clears it); the guarantee is
+``storage``.
 
 Later (bounded memory): the entries carry instance numbers, so a reader can serve votes
 of old instances from disk with :func:`read_entries` instead of keeping them in RAM.
@@ -117,20 +121,20 @@ def acceptor_dir(directory: Union[str, os.PathLike[str]], acceptor_id: int) -> P
     return Path(directory) / f"acceptor{acceptor_id}"
 
 
-def _marker(group: tuple[str, int], acceptor_id: int) -> Path:
-    base = Path(tempfile.gettempdir()) / f"paxos_edu-{os.getuid()}" / "acceptors-ran"
-    return base / f"{group[0]}-{group[1]}-acceptor{acceptor_id}"
+def _marker(group: tuple[str, int], id: int, role: str) -> Path:
+    base = Path(tempfile.gettempdir()) / f"paxos_edu-{os.getuid()}" / "ran"
+    return base / f"{group[0]}-{group[1]}-{role}{id}"
 
 
-def ran_before(group: tuple[str, int], acceptor_id: int) -> bool:
-    """Whether an acceptor ``acceptor_id`` of the acceptors group ``(ip, port)`` was
+def ran_before(group: tuple[str, int], id: int, role: str = "acceptor") -> bool:
+    """Whether ``role`` ``id`` of the group ``(ip, port)`` (the role's own group) was
     started on this machine before (see the module docstring)."""
-    return _marker(group, acceptor_id).exists()
+    return _marker(group, id, role).exists()
 
 
-def mark_ran(group: tuple[str, int], acceptor_id: int) -> None:
-    """Remember that this acceptor started (best effort: a failure only loses the hint)."""
-    path = _marker(group, acceptor_id)
+def mark_ran(group: tuple[str, int], id: int, role: str = "acceptor") -> None:
+    """Remember that this process started (best effort: a failure only loses the hint)."""
+    path = _marker(group, id, role)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch()
