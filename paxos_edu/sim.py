@@ -47,6 +47,7 @@ from .messages import Group, Kind, Message, Submission, instance_of, round_of
 from .processes import LISTENS, check_role, parse_process_name, process_name, role_of
 from .roles import make_role
 from .rounds import format_round
+from .sim_faults import SimFaults
 from .timeline import TimeTravel, recorded
 
 _DELIVER, _TICK, _ACTION = 0, 1, 2
@@ -184,7 +185,7 @@ class Network:
             raise UsageError(f"delay must be (min, max) with 0 <= min <= max, got {self.delay}")
 
 
-class Simulation(TimeTravel):
+class Simulation(TimeTravel, SimFaults):
     """A whole Paxos cluster in virtual time.
 
     Args:
@@ -350,56 +351,6 @@ class Simulation(TimeTravel):
             self.submitted_at.extend([self.now] * (proc.obj.next_seq - before))
             self._apply(proc, effects)
 
-        self._at(at, act)
-
-    @recorded
-    def crash(self, role: str, id: int, *, at: Optional[float] = None) -> None:
-        """Crash a process: it stops at once (and comes back only with :meth:`restart`)."""
-        self._check_role(role, id)
-
-        def act() -> None:
-            proc = self.processes.get((role, id))
-            if proc is None:
-                raise UsageError(f"no {role} {id} to crash")
-            proc.alive = False
-            self.notes.append((self.now, proc.name, "crash", {}))
-        self._at(at, act)
-
-    @recorded
-    def start(self, role: str, id: int, *, at: Optional[float] = None) -> None:
-        """Start a new process (e.g. a late learner, a replacement proposer)."""
-        self._check_role(role, id)
-
-        def act() -> None:
-            proc = self._spawn(role, id)
-            self.notes.append((self.now, proc.name, "start", {}))
-        self._at(at, act)
-
-    @recorded
-    def restart(self, role: str, id: int, *, at: Optional[float] = None) -> None:
-        """Crash a process (if it runs) and start it again with the same id, now or at ``at``.
-
-        A restarted acceptor recovers what it made durable (``storage=True``); without
-        storage it would come back empty and could break agreement, so that is refused
-        unless the bug ``restart-without-storage`` is switched on. Other roles come back
-        as a new incarnation that remembers nothing (see rounds.py); a proposer is told
-        that it ran before (``restarted``: in classic mode its first phase 1 prepares
-        every instance, to learn the decided history it forgot)."""
-        self._check_role(role, id)
-        if (role == "acceptor" and not self.storage
-                and Bug.RESTART_WITHOUT_STORAGE not in self.bugs):
-            raise UsageError(
-                f"acceptor {id} has no storage: restarted empty it forgets its promises and "
-                "votes and can break agreement; use Simulation(storage=True), or switch on "
-                "the bug 'restart-without-storage' to see what goes wrong")
-
-        def act() -> None:
-            proc = self.processes.get((role, id))
-            if proc is None:
-                raise UsageError(f"no {role} {id} to restart")
-            proc.alive = False
-            proc = self._spawn(role, id, restart=True)
-            self.notes.append((self.now, proc.name, "restart", {}))
         self._at(at, act)
 
     @recorded

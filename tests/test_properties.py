@@ -9,7 +9,8 @@ Two kinds of property test drive the simulator:
   multi and classic mode, batch and window sizes, up to three crash-and-restarts of any
   acceptor at generated times (with storage: it recovers its promises and votes) and up
   to three of any proposer (a new incarnation that remembers nothing: proposers keep no
-  disk state; a crashed one comes back) -- heals the network at a generated time and
+  disk state; a crashed one comes back) and of any client (it resumes its session, see
+  ``sim_faults.py``) -- heals the network at a generated time and
   runs it to the end. Every property of :mod:`paxos_edu.checks` must hold:
   agreement and total order, integrity (at most once), validity, and completeness (every
   live learner, late ones included, delivers every submitted value). A failure prints
@@ -18,7 +19,8 @@ Two kinds of property test drive the simulator:
 * **A stateful machine** over the manual stepper: Hypothesis plays the network and the
   environment one step at a time -- deliver, drop or duplicate a chosen copy, let time
   pass, submit, crash a minority of acceptors or all proposers but one, crash and
-  restart any acceptor (it recovers from storage) or any proposer (it forgets) -- and after
+  restart any acceptor (it recovers from storage), any proposer (it forgets) or any client
+  (it resumes its session) -- and after
   every step what was delivered so far must be safe; at the end, a fair network (every
   copy delivered, timers firing) must complete the run.
 """
@@ -80,6 +82,10 @@ def cases(draw: Any, *, mode: Optional[str] = None, min_loss: float = 0.0,
                 for a in draw(st.lists(st.integers(1, acceptors), max_size=3))]
     restarts += [["proposer", p, draw(times)]
                  for p in draw(st.lists(st.integers(1, proposers), max_size=3))]
+    # A client crashes and restarts: it resumes its session, sending again under their
+    # old numbers the values it did not know decided (each is still delivered once).
+    restarts += [["client", c, draw(st.floats(0.0, 4.0, allow_nan=False))]
+                 for c in draw(st.lists(st.integers(1, clients), max_size=3))]
     heal_at = draw(st.floats(3.0, 10.0, allow_nan=False))
     return {
         "seed": draw(st.integers(0, 2**32 - 1)), "acceptors": acceptors,
@@ -230,6 +236,12 @@ class ManualNetwork(RuleBasedStateMachine):
         """Crash any proposer (or a crashed one) and restart it at once: a new
         incarnation with no memory of its earlier life."""
         self.sim.restart("proposer", 1 + k % self.proposers)
+
+    @rule(client=st.integers(1, 2))
+    def restart_client(self, client):
+        """Crash a client and restart it at once: it resumes its session (it sends again
+        what it did not know decided, under the old numbers)."""
+        self.sim.restart("client", client)
 
     @invariant()
     def delivered_so_far_is_safe(self):

@@ -595,3 +595,118 @@ def test_restart_is_a_recorded_step_that_rewind_replays():
     sim.forward()
     assert (sim.process("acceptor", 2).rnd, dict(sim.process("acceptor", 2).slots)) == state
     assert sim.disks == disks and state[1]
+
+
+# ---------------------------------------------------------------------- client resume
+
+
+def _settle(sim: Simulation) -> None:
+    """Deliver every copy and let timers fire until nothing is left to do (manual mode)."""
+    for _ in range(50):
+        sim.deliver_all()
+        sim.advance(0.05)
+        if not sim.in_flight:
+            return
+
+def _client_restarted_mid_session(**restart: bool) -> tuple[Simulation, set[int]]:
+    """Client 1 has "a", "b" decided and acknowledged, then submits "c", "d" and is
+    restarted before any copy of them arrives; those copies are lost with it. Returns
+    the simulation and the ids of the copies the new life sent."""
+    sim = Simulation(manual=True, seed=2, clients=1)
+    sim.submit(1, ["a", "b"])
+    _settle(sim)
+    assert sim.process("client", 1).decided_below() == 2
+    sim.submit(1, ["c", "d"])
+    lost = {c.id for c in sim.in_flight if c.sender == "client1"}
+    assert lost
+    sim.restart("client", 1, **restart)
+    for msg_id in lost:
+        sim.drop(msg_id)
+    return sim, {c.id for c in sim.in_flight if c.sender == "client1"}
+
+
+def test_a_restarted_client_resumes_its_session_and_sends_again_only_the_undecided():
+    sim, sent = _client_restarted_mid_session()
+    before = sim.proposed[0].session
+    client = sim.process("client", 1)
+    assert client.session == before and client.next_seq == 4
+    again = sorted({(s.session, s.seq, s.value) for c in sim.in_flight if c.id in sent
+                    for s in c.message.submissions})
+    assert again == [(before, 2, "c"), (before, 3, "d")]  # old numbers; a, b skipped
+    assert sim.notes[-1][2:] == ("restart", {"session": before, "resent": 2, "skipped": 2})
+    _settle(sim)
+    result = sim.result()
+    assert result.check().ok and result.complete
+    assert result.learned == {1: ["a", "b", "c", "d"], 2: ["a", "b", "c", "d"]}
+
+
+def test_a_resumed_client_numbers_its_new_values_after_the_old_ones():
+    sim, _ = _client_restarted_mid_session()
+    sim.submit(1, ["e"])
+    assert [(s.session, s.seq) for s in sim.proposed] == [(sim.proposed[0].session, k)
+                                                          for k in range(5)]
+    _settle(sim)
+    assert sim.result().learned[1] == ["a", "b", "c", "d", "e"]
+
+
+def test_a_client_restarted_with_new_session_sends_nothing_again():
+    sim, sent = _client_restarted_mid_session(new_session=True)
+    assert not sent
+    client = sim.process("client", 1)
+    assert client.session != sim.proposed[0].session and client.next_seq == 0
+    _settle(sim)
+    result = sim.result()
+    assert result.learned[1] == ["a", "b"] and not result.complete  # c, d were lost
+
+
+def test_a_resumed_client_carries_only_what_its_log_would_hold():
+    # Acknowledged values above the watermark are not carried (the log's acked record
+    # holds only the watermark): value 2 acknowledged while value 1 is not, the new life
+    # sends both again -- and each is still delivered once.
+    sim = Simulation(manual=True, seed=5, clients=1)
+    sim.submit(1, ["w"])
+    _settle(sim)  # a leader is elected: a value is now decided without waiting for timers
+    sim.submit(1, ["x"])
+    for c in list(sim.in_flight):
+        sim.drop(c.id)  # "x" is lost: "y" is decided alone
+    sim.submit(1, ["y"])
+    sim.deliver_all()
+    client = sim.process("client", 1)
+    assert sorted(client.unacked) == [1] and client.decided_below() == 1
+    sim.restart("client", 1)
+    assert sim.notes[-1][3] == {"session": client.session, "resent": 2, "skipped": 1}
+    _settle(sim)
+    result = sim.result()
+    assert result.check().ok and result.learned[1] == ["w", "y", "x"]
+
+
+def test_new_session_is_refused_for_other_roles():
+    with pytest.raises(UsageError, match="new_session is for clients"):
+        Simulation(seed=1).restart("proposer", 1, new_session=True)
+
+
+def test_a_client_restart_is_a_recorded_step_that_rewind_replays():
+    sim, _ = _client_restarted_mid_session()
+    k = max(i for i, step in enumerate(sim.history) if step.action == "restart")
+    assert "client1" in sim.history[k].label
+    state = (sim.process("client", 1).session, sorted(sim.process("client", 1).unacked))
+    flight = [c.id for c in sim.in_flight]
+    sim.rewind(k)  # before the restart: the first life, "c" and "d" in flight
+    assert sim.process("client", 1).next_seq == 4 and sim.processes[("client", 1)].alive
+    sim.forward(len(sim.redo))
+    assert (sim.process("client", 1).session, sorted(sim.process("client", 1).unacked)) == state
+    assert [c.id for c in sim.in_flight] == flight
+
+
+def test_a_client_restarted_in_a_run_delivers_every_value_once():
+    # Nearly every copy is lost until t=0.05: only the resumed lives' retries get through.
+    sim = Simulation(seed=7, loss=0.95, storage=True)
+    sim.submit(1, [f"v{k}" for k in range(30)])
+    sim.submit(2, [f"w{k}" for k in range(10)], at=0.002)
+    sim.restart("client", 1, at=0.001)
+    sim.restart("client", 1, at=0.003)
+    sim.set_network(loss=0.0, at=0.05)
+    result = sim.run(until=60.0)
+    assert result.check().ok and result.complete
+    assert sorted(result.learned[1]) == sorted([f"v{k}" for k in range(30)] +
+                                               [f"w{k}" for k in range(10)])
