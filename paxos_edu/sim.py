@@ -277,10 +277,16 @@ class Simulation(TimeTravel, SimFaults):
     # ------------------------------------------------------------------ processes
 
     def _make_role(self, role: str, id: int) -> Any:
-        rng = random.Random(f"paxos_edu/sim/{self.seed}/{role}/{id}/{self.now}")
+        starts = self._starts.get((role, id), 0)
+        key = f"paxos_edu/sim/{self.seed}/{role}/{id}/{self.now}"
+        if role == "client" and starts:
+            # Its session is drawn from this generator: a client started again at the same
+            # virtual time must not draw its earlier session (its values, numbered from 0,
+            # would be dropped as duplicates of the old ones).
+            key += f"/{starts}"
+        rng = random.Random(key)
         # Each start of the same id is a new incarnation, so a restarted proposer never
         # reuses a round of its earlier life (see rounds.py); a client's is its session.
-        starts = self._starts.get((role, id), 0)
         incarnation = rng.getrandbits(32) if role == "client" else starts
         obj = make_role(role, id, self.settings, rng=rng, incarnation=incarnation,
                         bugs=self.bugs, now=self.now, backoff=self.backoff,

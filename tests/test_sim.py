@@ -710,3 +710,17 @@ def test_a_client_restarted_in_a_run_delivers_every_value_once():
     assert result.check().ok and result.complete
     assert sorted(result.learned[1]) == sorted([f"v{k}" for k in range(30)] +
                                                [f"w{k}" for k in range(10)])
+
+
+def test_a_client_restarted_with_new_session_at_the_same_time_draws_another_session():
+    # Found by the property hunt: the session was drawn from (seed, role, id, time) alone,
+    # so a client restarted at t=0 drew its old session again and its next value, numbered
+    # 0 again, was dropped by the learners as a duplicate of the first one.
+    sim = Simulation(seed=0, clients=1)
+    sim.submit(1, ["a"])
+    session = sim.process("client", 1).session
+    sim.restart("client", 1, new_session=True)
+    assert sim.process("client", 1).session != session
+    sim.submit(1, ["b"], at=1.0)
+    result = sim.run(until=30.0)
+    assert result.check().ok and result.complete and result.learned[1] == ["a", "b"]
