@@ -7,7 +7,15 @@ import re
 import pytest
 
 from paxos_edu.errors import UsageError
-from paxos_edu.exercises import WrongAnswer, check, check_all, check_first_prepare, is_blank
+from paxos_edu.exercises import (
+    WrongAnswer,
+    check,
+    check_all,
+    check_caught_by_counts,
+    check_first_prepare,
+    check_violated_property,
+    is_blank,
+)
 from paxos_edu.experiments import run_experiment
 from paxos_edu.rounds import make_round
 from paxos_edu.sim import Simulation
@@ -158,3 +166,121 @@ def test_a_blank_first_prepare_passes(slow_start):
 def test_a_run_without_that_proposers_prepare_is_a_usage_error(slow_start):
     with pytest.raises(UsageError, match="proposer2 sent no prepare"):
         check_first_prepare(0.03, slow_start[0], proposer=2)
+
+
+# ------------------------------------------------- notebook 10: answers judged from grader files
+
+_FED = {1: [f"1{i:03d}" for i in range(10)], 2: [f"2{i:03d}" for i in range(10)]}
+_ORDER = [v for pair in zip(_FED[1], _FED[2]) for v in pair]  # one agreed sequence of all 20
+
+
+def _kept(base, learners, scenario="basic-100", fed=_FED):
+    """Write one scenario folder as grade(workdir=base) keeps it: prop<id> and learn<id>."""
+    folder = base / scenario
+    folder.mkdir(parents=True)
+    for c, vals in fed.items():
+        (folder / f"prop{c}").write_text("".join(v + "\n" for v in vals))
+    for lid, vals in learners.items():
+        (folder / f"learn{lid}").write_text("".join(v + "\n" for v in vals))
+    return base
+
+
+@pytest.fixture
+def implementations(tmp_path):
+    """The three broken learners of notebook 10 (and a correct one), each in basic-100 and
+    in one-acceptor (nothing learned: no quorum)."""
+    dropped = _ORDER[:4] + _ORDER[5:]
+    twice = _ORDER[:3] + _ORDER[2:]
+    swapped = _ORDER[:2] + [_ORDER[3], _ORDER[2]] + _ORDER[4:]
+    out = {}
+    for name, learned in {"correct": {1: _ORDER, 2: _ORDER},
+                          "learner-drops-one": {1: dropped, 2: dropped},
+                          "learner-prints-twice": {1: twice, 2: twice},
+                          "learner-swaps-two": {1: _ORDER, 2: swapped}}.items():
+        _kept(tmp_path / name, learned)
+        _kept(tmp_path / name, {1: [], 2: []}, scenario="one-acceptor")
+        out[name] = tmp_path / name
+    return out
+
+
+@pytest.mark.parametrize("impl, answer", [
+    ("learner-drops-one", "completeness"), ("learner-drops-one", " Completeness "),
+    ("learner-drops-one", ["completeness"]), ("learner-prints-twice", "integrity"),
+    ("learner-swaps-two", "total order"), ("learner-swaps-two", "agreement"),
+    ("learner-swaps-two", "total order / agreement"),
+])  # fmt: skip
+def test_the_violated_property_is_read_off_the_grader_files(implementations, impl, answer):
+    verdict = check_violated_property(answer, implementations[impl])
+    assert verdict.ok is True and "Correct!" in repr(verdict)
+
+
+def test_a_learner_that_drops_a_value_violates_completeness_and_nothing_else(implementations):
+    verdict = check_violated_property("completeness", implementations["learner-drops-one"])
+    assert "completeness in basic-100" in repr(verdict)
+    with pytest.raises(WrongAnswer, match="Total order holds in every scenario") as caught:
+        check_violated_property("total order", implementations["learner-drops-one"],
+                                name="drops_one_property")
+    assert "But completeness is violated, in basic-100" in str(caught.value)
+    assert "drops_one_property = 'total order'" in str(caught.value)
+    with pytest.raises(WrongAnswer, match="Integrity holds"):
+        check_violated_property({"completeness", "integrity"},
+                                implementations["learner-drops-one"])
+
+
+def test_a_correct_implementation_violates_nothing(implementations):
+    assert check_violated_property(set(), implementations["correct"]).ok is True  # none
+    with pytest.raises(WrongAnswer, match="Completeness holds"):
+        check_violated_property("completeness", implementations["correct"])
+
+
+def test_a_property_name_that_is_none_of_the_four_is_told_the_four(implementations):
+    with pytest.raises(WrongAnswer, match="give one of 'total order', 'integrity'"):
+        check_violated_property("liveness", implementations["learner-drops-one"])
+    assert check_violated_property(None, implementations["learner-drops-one"]).ok is None
+
+
+def test_a_folder_without_kept_scenarios_is_a_usage_error(tmp_path):
+    with pytest.raises(UsageError, match="no scenario folder with learn<id> and prop<id>"):
+        check_violated_property("completeness", tmp_path)
+
+
+def _broken(implementations):
+    return {k: v for k, v in implementations.items() if k != "correct"}
+
+
+@pytest.mark.parametrize("answer", [{"learner-drops-one"}, ["learner-drops-one"],
+                                    "learner-drops-one", ("Learner-Drops-One",)])
+def test_the_count_comparison_catches_only_the_dropped_value(implementations, answer):
+    verdict = check_caught_by_counts(answer, _broken(implementations))
+    assert verdict.ok is True
+    assert "learner-drops-one: basic-100, learner 1: 19 distinct lines" in repr(verdict)
+
+
+@pytest.mark.parametrize("answer, says", [
+    ({"learner-prints-twice", "learner-drops-one"},
+     "learner-prints-twice passes the count comparison"),
+    ({"learner-swaps-two", "learner-drops-one"}, "learner-swaps-two passes the count comparison"),
+    (set(["learner-prints-twice"]), "learner-drops-one is caught: basic-100, learner 1: 19 "
+                                    "distinct lines for 20 distinct values proposed."),
+    ({"learner-forgets"}, "give a set of names among"),
+])  # fmt: skip
+def test_a_wrong_caught_by_counts_says_what_the_counts_are(implementations, answer, says):
+    with pytest.raises(WrongAnswer, match=re.escape(says)):
+        check_caught_by_counts(answer, _broken(implementations))
+
+
+def test_counts_ignore_a_scenario_where_nothing_may_be_learned(tmp_path):
+    # one-acceptor expects nothing learned: 0 distinct lines of 20 is right there, not caught
+    impl = _kept(tmp_path / "quiet", {1: [], 2: []}, scenario="one-acceptor")
+    assert "catch none of them" in repr(check_caught_by_counts(set(), {"quiet": impl}))
+    with pytest.raises(WrongAnswer, match="quiet passes the count comparison"):
+        check_caught_by_counts({"quiet"}, {"quiet": impl})
+    assert check_caught_by_counts(None, {"quiet": impl}).ok is None  # blank passes
+
+
+def test_naming_one_of_two_violated_properties_is_told_the_other(tmp_path):
+    twice_then_short = _ORDER[:3] + _ORDER[2:10]  # integrity (a repeat) and completeness
+    impl = _kept(tmp_path / "both", {1: twice_then_short, 2: twice_then_short})
+    with pytest.raises(WrongAnswer, match="But completeness is violated, in basic-100"):
+        check_violated_property("integrity", impl)
+    assert check_violated_property(["integrity", "completeness"], impl).ok is True

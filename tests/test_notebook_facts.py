@@ -282,3 +282,24 @@ def test_09_counts_the_deliberate_bugs_there_are():
     assert f"carries {number} deliberate bugs" in _markdown("09", "nb09-00")
     assert f"## 1. {number.capitalize()} deliberate bugs" in _markdown("09", "nb09-03")
     assert f"Which of the {number} bugs" in _markdown("09", "nb09-amnesia-4")
+
+
+def test_10_exercises_1_and_2_answers_hold_on_the_notebooks_own_grading_runs():
+    # the answers the notebook reveals, checked against the files of its own grader runs
+    assert '`"completeness"`. Both learners drop' in _markdown("10", "nb10-28")
+    assert 'Only `{"learner-drops-one"}`' in _markdown("10", "nb10-31")
+    ns = _run("10", "nb10-07", "nb10-13", "nb10-14", "nb10-16", "nb10-26", "nb10-27",
+              "nb10-29", "nb10-30", drops_one_property="completeness",
+              caught_by_counts={"learner-drops-one"})
+    from paxos_edu.exercises import check_caught_by_counts, check_violated_property
+
+    runs = ns["WORK"] / "runs"
+    assert "completeness in basic-100" in repr(
+        check_violated_property("completeness", runs / "learner-drops-one"))
+    with pytest.raises(WrongAnswer, match="Total order holds in every scenario"):
+        check_violated_property("total order", runs / "learner-drops-one")
+    broken = {name: runs / name for name in ns["reports"] if name != "this project"}
+    assert sorted(broken) == ["learner-drops-one", "learner-prints-twice", "learner-swaps-two"]
+    assert check_caught_by_counts({"learner-drops-one"}, broken).ok is True
+    with pytest.raises(WrongAnswer, match="learner-swaps-two passes the count comparison"):
+        check_caught_by_counts({"learner-drops-one", "learner-swaps-two"}, broken)
