@@ -293,7 +293,9 @@ class Cluster(ClusterWaiting, ClusterFaults):
         if not lines:
             return 0
         self._raise_unexpected()
-        proc.pending += ("\n".join(lines) + "\n").encode("utf-8")
+        data = ("\n".join(lines) + "\n").encode("utf-8")
+        proc.pending += data
+        proc.fed += data  # what a restart feeds again (see ClusterFaults.restart)
         proc.submitted += len(lines)
         proc.push()
         return len(lines)

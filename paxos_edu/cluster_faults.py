@@ -9,7 +9,9 @@ or would muddle the run directory:
 * :meth:`ClusterFaults.start`: a new process joins the running cluster (a learner catches
   up from the first value on); acceptors, proposers and clients only under a new id.
 * :meth:`ClusterFaults.restart`: kill and start again under the same id -- an acceptor
-  only with storage (else it would forget its promises), a proposer as a new incarnation.
+  only with storage (else it would forget its promises), a proposer as a new incarnation,
+  a client fed its whole input again: it resumes its session from its log
+  (:mod:`paxos_edu.client_resume`), so what it re-reads is delivered once.
 
 :class:`ClusterFaults` is a mixin of :class:`~paxos_edu.cluster.Cluster`: it relies on the
 cluster's ``path``, ``config``, ``_bugs``, ``_check_running()``, ``_get(role, id)``,
@@ -24,6 +26,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
+from .client_resume import read_history
 from .cluster_launch import await_ready
 from .errors import UsageError
 from .processes import check_role
@@ -44,10 +47,12 @@ class ClusterFaults:
         proc = self._get(role, id)
         if not proc.alive:
             raise UsageError(f"{role} {id} is not running ({proc.state})")
-        proc.close_stdin()
+        # SIGKILL before closing a client's stdin: an end of input seen first could let
+        # it finish its session cleanly, and a restart would then draw a new one.
         proc.signal(signal.SIGKILL)
         proc.state = "killed"
         proc.wait(2.0)
+        proc.close_stdin()
 
     def pause(self, role: str, id: int) -> None:
         """Freeze ``role`` ``id`` (SIGSTOP): it neither sends nor receives until resumed;
@@ -108,16 +113,24 @@ class ClusterFaults:
         it, it would have forgotten its promises, which is refused unless the bug
         ``restart-without-storage`` is on (then it restarts empty, claiming ``--fresh``).
         A proposer comes back as a new incarnation (new rounds), a learner catches up
-        from the first value on. Clients are not restarted (one stdin per client id).
+        from the first value on. A client is fed everything :meth:`submit` gave it, from
+        the first value: it resumes its interrupted session from its log, skips what it
+        knew decided and sends the rest again under the old numbers, so each value is
+        delivered once (:mod:`paxos_edu.client_resume`).
+
+        Raises:
+            UsageError: an acceptor without storage; a client whose input was closed
+                (:meth:`close_clients`) and that ended on its own -- its session is
+                complete, a new life would start a new one and deliver its values again.
         """
         self._check_running()
         check_role(role)
-        if role == "client":
-            raise UsageError("clients are not restarted: the lab bench feeds one stdin per "
-                             "client id; start a client with a new id instead")
         old = self._current(role, id)
         if old is None:
             raise UsageError(f"no {role} {id} in this cluster to restart")
+        if role == "client":
+            self._restart_client(old)
+            return
         amnesia = "restart-without-storage" in self._bugs
         if role == "acceptor" and self.config.storage is None and not amnesia:
             raise UsageError(f"acceptor {id} has no storage: restarted it would have forgotten "
@@ -126,3 +139,23 @@ class ClusterFaults:
         if old.alive and old.state in ("running", "paused"):
             self.kill(role, id)
         await_ready(self.path, [self._launch(role, id, fresh=amnesia)])
+
+    def _restart_client(self, old: Any) -> None:
+        """Kill client ``old`` if it runs, start it again and feed it its whole input."""
+        if old.state != "killed" and (old.stdin is None or not old.alive):
+            raise UsageError(f"client {old.id} has no session to resume: its input was closed "
+                             f"({old.state}); a new life would deliver its values again -- "
+                             "start a client with a new id instead")
+        if old.alive:
+            self.kill("client", old.id)
+        history = read_history(self.path, old.id)
+        if history is not None and history.complete:  # it ended before the kill landed
+            raise UsageError(f"client {old.id} completed its session before it was killed; "
+                             "restarted it would deliver its values again -- start a client "
+                             "with a new id instead")
+        new = self._launch("client", old.id, fresh=False)
+        new.fed = old.fed  # one input per client id, whichever life reads it
+        new.pending += old.fed
+        new.submitted = old.submitted
+        await_ready(self.path, [new])
+        new.push()

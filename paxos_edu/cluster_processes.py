@@ -37,6 +37,9 @@ class ClusterProcess:
         self.stdin = stdin  # write end of a client's stdin pipe (non-blocking), else None
         self.pending = bytearray()  # submitted bytes that did not fit in the pipe yet
         self.submitted = 0  # values given to submit()
+        # Every byte submit() gave this client id, all lives: a restarted client is fed
+        # its input again from the first value (it resumes its session, see cluster_faults).
+        self.fed = bytearray()
         self.stderr_path = stderr_path
         self.state = "running"  # running | paused | killed | stopped | exited
         self.log_before = (0, 0)  # (inode, size) of its event log before it started

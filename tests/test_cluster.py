@@ -415,9 +415,51 @@ def test_restarting_an_acceptor_without_storage_is_refused_but_a_proposer_restar
         c.submit(1, values("a", 30))
         with pytest.raises(UsageError, match="no storage.*restart-without-storage"):
             c.restart("acceptor", 1)
-        with pytest.raises(UsageError, match="clients are not restarted"):
-            c.restart("client", 1)
         c.restart("proposer", 1)  # a new incarnation: new rounds, no memory needed
         c.submit(1, values("b", 30))
         c.wait(timeout=30)
     assert c.run.check().ok and len(c.run.learned) == 60
+
+
+def _learned_once(run, wanted: list[str]) -> None:
+    learned = run.learned
+    for lid in sorted(set(learned["learner"])):
+        got = learned[learned["learner"] == lid]["value"].tolist()
+        assert sorted(got) == sorted(wanted), f"learner {lid}"
+
+
+def test_a_client_restarted_mid_run_resumes_its_session_and_every_value_is_learned_once(
+        tmp_path):
+    # Paced submission: the client is killed (SIGKILL) with values sent but not all
+    # decided and values not yet read; restarted, it is fed its whole input again.
+    with Cluster(acceptors=3, proposers=1, learners=2, clients=1, seed=5,
+                 log_dir=tmp_path / "run") as c:
+        for k in range(10):
+            c.submit(1, values(f"p{k}.", 20))
+            time.sleep(0.01)
+        c.restart("client", 1)
+        c.submit(1, values("after", 30))
+        c.wait(timeout=30)
+        c.kill("client", 1)
+        c.restart("client", 1)  # a client killed before is restarted too
+        c.submit(1, values("last", 5))
+        c.wait(timeout=30)
+    run = c.run
+    assert run.check().ok
+    wanted = [v for k in range(10) for v in values(f"p{k}.", 20)] + values("after", 30) + \
+        values("last", 5)
+    _learned_once(run, wanted)
+    starts = [json.loads(line) for line in (tmp_path / "run" / "client1.jsonl")
+              .read_text().splitlines() if '"event":"start"' in line]
+    assert len(starts) == 3 and len({s["session"] for s in starts}) == 1
+    assert all("resumed" in s for s in starts[1:])
+    assert (tmp_path / "run" / "prop1").read_text().splitlines() == wanted
+
+
+def test_a_client_whose_input_ended_is_not_restarted():
+    with Cluster(acceptors=3, proposers=1, learners=1, clients=1, seed=6) as c:
+        c.submit(1, values("a", 5))
+        c.wait(timeout=20)
+        c.close_clients()
+        with pytest.raises(UsageError, match="no session to resume"):
+            c.restart("client", 1)
