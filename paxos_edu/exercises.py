@@ -34,7 +34,8 @@ from .processes import process_name
 from .rounds import format_round
 
 __all__ = ["KINDS", "Verdict", "WrongAnswer", "check", "check_all", "check_caught_by_counts",
-           "check_first_prepare", "check_violated_property", "is_blank"]
+           "check_duels_with_timeout", "check_first_prepare",
+           "check_violated_property", "is_blank"]
 
 KINDS = ("bool", "number", "set", "round", "choice")
 """How :func:`check` compares; ``choice`` is a word or phrase, compared without case."""
@@ -435,3 +436,61 @@ def check_caught_by_counts(answer: Any, workdirs: Mapping[str, Union[str, Path]]
            "lines as there are distinct values proposed." for impl in sorted(chosen - expected)]
     why += [f"{impl} is caught: {caught[impl][0]}." for impl in sorted(expected - chosen)]
     raise WrongAnswer(f"Not quite ({name} = {answer!r}). " + " ".join(why))
+
+
+# ---------------------------------------------------------------------- predictions run again
+
+_SHORTER = {"shorter", "short", "fewer", "less", "they disappear", "disappear", "none"}
+_LONGER = {"longer", "long", "more"}
+_SAME = {"same", "the same", "unchanged", "no change"}
+
+
+def check_duels_with_timeout(answer: Any, runs: Mapping[str, Any], *, timeout: float,
+                             name: str = "your answer") -> Verdict:
+    """Check a prediction of how a longer timeout changes duels (notebook 05, exercise 4).
+
+    Each run of ``runs`` (an :class:`~paxos_edu.experiments.ExperimentResult` of
+    :func:`~paxos_edu.experiments.run_duel`) is run again with the same parameters and
+    ``timeout``; a duel's length is its step-downs (a leader pre-empted). The answer is
+    right when it says which way that went in every run: ``"shorter"`` (or ``"fewer"``),
+    ``"longer"`` or ``"the same"``. The verdict gives the counts before and after.
+
+    Args:
+        answer: ``"shorter"``, ``"longer"`` or ``"the same"``; blank passes.
+        runs: label -> a duel run (e.g. ``{"backoff on": with_backoff, ...}``).
+        timeout: the timeout to run them again with, in seconds.
+        name: the answer's variable name, for the messages.
+
+    Raises:
+        WrongAnswer: the prediction is not what the runs show (the message shows them).
+        UsageError: the runs went different ways (no one answer), or none was given.
+    """
+    from .experiments import duel_summary, run_duel  # experiments imports much; only here
+
+    if not runs:
+        raise UsageError("check_duels_with_timeout: give at least one duel run")
+    if is_blank(answer):
+        return _blank(name)
+    figures, ways = [], set()
+    for label, result in runs.items():
+        before = duel_summary(result)
+        after = duel_summary(run_duel({**result.params, "timeout": timeout}))
+        b, a = before["step_downs"], after["step_downs"]
+        ways.add("shorter" if a < b else "longer" if a > b else "the same")
+        figures.append(f"{label}, {b} step-down{'s' * (b != 1)} and highest round "
+                       f"{before['highest_round']} at a {result.params['timeout']:g} s timeout, "
+                       f"{a} and {after['highest_round']} at {timeout:g} s")
+    if len(ways) != 1:
+        raise UsageError(f"check_duels_with_timeout: the runs disagree ({'; '.join(figures)})")
+    way = ways.pop()
+    said = answer.strip().lower() if isinstance(answer, str) else None
+    given = ("shorter" if said in _SHORTER else "longer" if said in _LONGER
+             else "the same" if said in _SAME else None)
+    if given is None:
+        raise WrongAnswer(f"Not quite ({name} = {answer!r}): answer \"shorter\", \"longer\" "
+                          "or \"the same\".")
+    if given == way:
+        return Verdict(True, f"Correct! {way.capitalize()}: {'; '.join(figures)}.")
+    raise WrongAnswer(f"Not quite ({name} = {answer!r}). Run again with a {timeout:g} s "
+                      f"timeout, the duels get {way}: {'; '.join(figures)}.")
+

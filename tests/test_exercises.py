@@ -12,6 +12,7 @@ from paxos_edu.exercises import (
     check,
     check_all,
     check_caught_by_counts,
+    check_duels_with_timeout,
     check_first_prepare,
     check_violated_property,
     is_blank,
@@ -284,3 +285,46 @@ def test_naming_one_of_two_violated_properties_is_told_the_other(tmp_path):
     with pytest.raises(WrongAnswer, match="But completeness is violated, in basic-100"):
         check_violated_property("integrity", impl)
     assert check_violated_property(["integrity", "completeness"], impl).ok is True
+
+
+# ------------------------------------------------- notebook 05: a prediction run again
+
+
+@pytest.fixture(scope="module")
+def duels():
+    from paxos_edu.experiments import run_duel
+
+    return {"backoff on": run_duel({"proposers": 3, "backoff": True, "values": 20, "seed": 1}),
+            "backoff off": run_duel({"proposers": 3, "backoff": False, "values": 20, "seed": 1})}
+
+
+@pytest.mark.parametrize("answer", ["shorter", " Shorter", "fewer", "they disappear"])
+def test_a_longer_timeout_shortens_the_duels_judged_by_running_them_again(duels, answer):
+    verdict = check_duels_with_timeout(answer, duels, timeout=0.05)
+    assert verdict.ok is True
+    assert re.search(r"backoff off, \d+ step-downs .* at a 0.01 s timeout, 0 and 1 at 0.05 s",
+                     repr(verdict)), repr(verdict)
+
+
+@pytest.mark.parametrize("answer", ["longer", "the same"])
+def test_a_wrong_duel_prediction_is_shown_the_step_downs(duels, answer):
+    with pytest.raises(WrongAnswer, match="the duels get shorter: backoff on, 2 step-downs"):
+        check_duels_with_timeout(answer, duels, timeout=0.05, name="long_timeout_duels")
+
+
+def test_a_shorter_timeout_makes_longer_duels_and_the_check_says_so(duels):
+    # the same checker the other way, from a 0.01 s timeout down to 0.002 s
+    from paxos_edu.experiments import duel_summary, run_duel
+
+    after = duel_summary(run_duel({**duels["backoff on"].params, "timeout": 0.002}))
+    assert after["step_downs"] > 2  # the run says longer (2 step-downs at 0.01 s)
+    on = {"backoff on": duels["backoff on"]}
+    assert check_duels_with_timeout("longer", on, timeout=0.002).ok is True
+    with pytest.raises(WrongAnswer, match="the duels get longer"):
+        check_duels_with_timeout("shorter", on, timeout=0.002)
+
+
+def test_a_duel_answer_that_is_no_direction_is_told_the_three(duels):
+    with pytest.raises(WrongAnswer, match='answer "shorter", "longer" or "the same"'):
+        check_duels_with_timeout(3, duels, timeout=0.05)
+    assert check_duels_with_timeout(None, duels, timeout=0.05).ok is None

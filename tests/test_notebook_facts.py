@@ -173,11 +173,21 @@ def test_05_exercise2_a_lonely_proposer_stays_in_round_1():
 def test_05_exercise4_a_long_timeout_ends_every_duel():
     from paxos_edu.experiments import duel_summary, run_duel
 
-    assert "one leadership, no step-down, with or without backoff" in _markdown("05", "nb05-31")
+    assert "one leadership, no step-down, with or without backoff" in _markdown("05", "nb05-ex4-4")
     for backoff in (True, False):
         s = duel_summary(run_duel({"proposers": 3, "backoff": backoff, "values": 20, "seed": 1,
                                    "timeout": 0.05}))
         assert s["step_downs"] == 0, (backoff, s)
+
+
+def test_05_exercise4_check_runs_section_4_again_and_accepts_shorter():
+    assert "Shorter — in fact they disappear" in _markdown("05", "nb05-ex4-4")
+    ns = _run("05", "nb05-19", "nb05-ex4-2", "nb05-ex4-3", long_timeout_duels="shorter")
+    from paxos_edu.exercises import check_duels_with_timeout
+
+    runs = {"backoff on": ns["with_backoff"], "backoff off": ns["without"]}
+    with pytest.raises(WrongAnswer, match="the duels get shorter: backoff on, 2 step-downs"):
+        check_duels_with_timeout("longer", runs, timeout=0.05)
 
 
 def test_05_lease_exercise_the_deposed_leader_still_believes_it_leads():
