@@ -724,3 +724,18 @@ def test_a_client_restarted_with_new_session_at_the_same_time_draws_another_sess
     sim.submit(1, ["b"], at=1.0)
     result = sim.run(until=30.0)
     assert result.check().ok and result.complete and result.learned[1] == ["a", "b"]
+
+
+def test_a_crashed_client_restarted_later_resumes_what_it_knew_at_its_crash():
+    # The Stepper's way: crash, time passes (acks reach nobody), then restart.
+    sim = Simulation(manual=True, seed=2, clients=1)
+    sim.submit(1, ["a", "b"])
+    _settle(sim)
+    sim.submit(1, ["c"])
+    sim.crash("client", 1)
+    _settle(sim)  # "c" is decided, but the dead client never hears it
+    sim.restart("client", 1)
+    assert sim.notes[-1][3]["resent"] == 1 and sim.notes[-1][3]["skipped"] == 2
+    _settle(sim)
+    result = sim.result()
+    assert result.check().ok and result.complete and result.learned[1] == ["a", "b", "c"]
