@@ -34,7 +34,7 @@ from .processes import process_name
 from .rounds import format_round
 
 __all__ = ["KINDS", "Verdict", "WrongAnswer", "check", "check_all", "check_caught_by_counts",
-           "check_duels_with_timeout", "check_first_prepare",
+           "check_delivered_each", "check_duels_with_timeout", "check_first_prepare",
            "check_violated_property", "is_blank"]
 
 KINDS = ("bool", "number", "set", "round", "choice")
@@ -494,3 +494,53 @@ def check_duels_with_timeout(answer: Any, runs: Mapping[str, Any], *, timeout: f
     raise WrongAnswer(f"Not quite ({name} = {answer!r}). Run again with a {timeout:g} s "
                       f"timeout, the duels get {way}: {'; '.join(figures)}.")
 
+
+
+def check_delivered_each(answer: Any, result: Any, *, name: str = "your answer") -> Verdict:
+    """Check how many values each learner delivered in a run (notebook 06, exercise 2).
+
+    The expected count is read from the run (``result.run.learned``). When every learner
+    delivered the same number, that one number is the answer; a mapping learner -> count
+    (a dict, or the Series of ``groupby("learner").size()``) is right when it matches.
+
+    Args:
+        answer: a number, or a mapping learner id -> number; blank passes.
+        result: a :class:`~paxos_edu.scenarios.ScenarioResult` or an experiment result
+            (anything with ``.run``), or a :class:`~paxos_edu.runlog.Run`.
+        name: the answer's variable name, for the messages.
+
+    Raises:
+        WrongAnswer: not those counts; the message says what the number looks like.
+    """
+    run = getattr(result, "run", result)
+    learned = run.learned
+    counts = {int(k): int(v) for k, v in learned.groupby("learner").size().items()}
+    for lid in getattr(run, "learners", ()) or ():
+        counts.setdefault(int(lid), 0)
+    if is_blank(answer):
+        return _blank(name)
+    each = ", ".join(f"learner {k}: {v}" for k, v in sorted(counts.items()))
+    if isinstance(answer, Mapping) or hasattr(answer, "to_dict"):
+        given = answer.to_dict() if hasattr(answer, "to_dict") else dict(answer)
+        got = {int(k): _as_number(v) for k, v in given.items()}
+        if got == {k: float(v) for k, v in counts.items()}:
+            return Verdict(True, f"Correct! {each}.")
+        raise WrongAnswer(f"Not quite ({name} = {answer!r}): the run's learned table says "
+                          f"{each}.")
+    number = _as_number(answer)
+    if number is None:
+        raise WrongAnswer(f"Not quite ({name} = {answer!r}): give a number of values.")
+    if len(set(counts.values())) == 1 and number == next(iter(counts.values())):
+        return Verdict(True, f"Correct! {each}: the same prefix for every learner.")
+    proposed = getattr(run, "proposed", None)
+    submitted = len(proposed) if proposed is not None else None
+    if len(set(counts.values())) > 1:
+        why = f"the learners delivered different numbers ({each}): give a dict"
+    elif number == sum(counts.values()) and len(counts) > 1:
+        why = f"that is all learners together; each delivered {next(iter(counts.values()))}"
+    elif submitted is not None and number == submitted:
+        why = (f"that is how many values the clients submitted; the learners delivered "
+               f"fewer ({each}): the rest was never chosen, or not learned")
+    else:
+        why = f"count the rows of the run's learned table per learner ({each})"
+    raise WrongAnswer(f"Not quite ({name} = {answer!r}): {why}.")

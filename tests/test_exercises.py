@@ -12,6 +12,7 @@ from paxos_edu.exercises import (
     check,
     check_all,
     check_caught_by_counts,
+    check_delivered_each,
     check_duels_with_timeout,
     check_first_prepare,
     check_violated_property,
@@ -328,3 +329,52 @@ def test_a_duel_answer_that_is_no_direction_is_told_the_three(duels):
     with pytest.raises(WrongAnswer, match='answer "shorter", "longer" or "the same"'):
         check_duels_with_timeout(3, duels, timeout=0.05)
     assert check_duels_with_timeout(None, duels, timeout=0.05).ok is None
+
+
+# ------------------------------------------------- notebook 06: a count read off a run
+
+
+def _scenario_like(learned: dict[int, int], submitted: int):
+    """An object shaped like a ScenarioResult: .run.learned and .run.proposed tables."""
+    import types
+
+    import pandas as pd
+
+    rows = [{"learner": lid, "value": f"v{i}"} for lid, n in learned.items() for i in range(n)]
+    run = types.SimpleNamespace(learned=pd.DataFrame(rows, columns=["learner", "value"]),
+                                proposed=pd.DataFrame({"value": [f"v{i}" for i in
+                                                                 range(submitted)]}))
+    return types.SimpleNamespace(run=run)
+
+
+@pytest.mark.parametrize("answer", [37, "37", 37.0, {1: 37, 2: 37}])
+def test_the_values_each_learner_delivered_are_read_off_the_run(answer):
+    verdict = check_delivered_each(answer, _scenario_like({1: 37, 2: 37}, 100))
+    assert verdict.ok is True and "learner 1: 37, learner 2: 37" in repr(verdict)
+
+
+def test_a_series_of_counts_per_learner_is_an_answer_too():
+    result = _scenario_like({1: 12, 2: 12}, 100)
+    series = result.run.learned.groupby("learner").size()
+    assert check_delivered_each(series, result).ok is True
+
+
+@pytest.mark.parametrize("answer, says", [
+    (100, "that is how many values the clients submitted"),
+    (74, "that is all learners together; each delivered 37"),
+    (36, "count the rows of the run's learned table per learner (learner 1: 37"),
+    ({1: 37, 2: 36}, "the run's learned table says learner 1: 37, learner 2: 37"),
+    ("many", "give a number of values"),
+])  # fmt: skip
+def test_a_wrong_count_of_values_delivered_says_what_it_looks_like(answer, says):
+    with pytest.raises(WrongAnswer, match=re.escape(says)) as caught:
+        check_delivered_each(answer, _scenario_like({1: 37, 2: 37}, 100), name="delivered_each")
+    assert "delivered_each = " in str(caught.value)
+
+
+def test_learners_with_different_counts_need_one_count_each():
+    result = _scenario_like({1: 37, 2: 35}, 100)
+    with pytest.raises(WrongAnswer, match="delivered different numbers"):
+        check_delivered_each(37, result)
+    assert check_delivered_each({"1": 37, "2": 35}, result).ok is True
+    assert check_delivered_each(None, result).ok is None

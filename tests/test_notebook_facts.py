@@ -205,6 +205,22 @@ def test_06_flexible_quorums_answer_is_4():
     assert _run("06", "nb06-flex-5", smallest_q1=4)["fits"][0] == 4
 
 
+def test_06_exercise2_kill_two_acceptors_expects_a_prefix_and_learners_agree_on_its_length():
+    answer = _markdown("06", "nb06-35")
+    assert "Expected: `prefix`" in answer
+    assert "Both learners deliver the same number of values" in answer
+    ns = _run("06", "nb06-34")
+    two_down = ns["two_down"]
+    counts = set(two_down.run.learned.groupby("learner").size())
+    assert two_down.expect == "prefix" and len(counts) == 1, counts
+    check_cell = next(c for c in _notebook("06").cells if c.get("id") == "nb06-34b")
+    ns.update(two_down_expect="prefix", delivered_each=counts.pop())
+    exec(compile(check_cell.source, "notebook 06[nb06-34b]", "exec"), ns)  # passes
+    ns.update(two_down_expect="all")
+    with pytest.raises(WrongAnswer, match="two_down_expect = 'all'"):
+        exec(compile(check_cell.source, "notebook 06[nb06-34b]", "exec"), ns)
+
+
 def test_06_a_restarted_proposer_draws_16_random_bits_into_its_rounds():
     from paxos_edu.rounds import make_round, round_incarnation
 
