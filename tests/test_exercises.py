@@ -11,13 +11,12 @@ from paxos_edu.exercises import (
     WrongAnswer,
     check,
     check_all,
-    check_caught_by_counts,
     check_delivered_each,
     check_duels_with_timeout,
     check_first_prepare,
-    check_violated_property,
     is_blank,
 )
+from paxos_edu.exercises_grading import check_caught_by_counts, check_violated_property
 from paxos_edu.experiments import run_experiment
 from paxos_edu.rounds import make_round
 from paxos_edu.sim import Simulation

@@ -317,7 +317,7 @@ def test_10_exercises_1_and_2_answers_hold_on_the_notebooks_own_grading_runs():
     ns = _run("10", "nb10-07", "nb10-13", "nb10-14", "nb10-16", "nb10-26", "nb10-27",
               "nb10-29", "nb10-30", drops_one_property="completeness",
               caught_by_counts={"learner-drops-one"})
-    from paxos_edu.exercises import check_caught_by_counts, check_violated_property
+    from paxos_edu.exercises_grading import check_caught_by_counts, check_violated_property
 
     runs = ns["WORK"] / "runs"
     assert "completeness in basic-100" in repr(
