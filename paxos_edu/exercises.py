@@ -31,8 +31,8 @@ from .errors import UsageError
 from .processes import process_name
 from .rounds import format_round
 
-__all__ = ["KINDS", "Verdict", "WrongAnswer", "check", "check_all", "check_delivered_each",
-           "check_duels_with_timeout", "check_first_prepare", "is_blank"]
+__all__ = ["KINDS", "Verdict", "WrongAnswer", "check", "check_all", "check_bugs_still_unsafe",
+           "check_delivered_each", "check_duels_with_timeout", "check_first_prepare", "is_blank"]
 
 KINDS = ("bool", "number", "set", "round", "choice")
 """How :func:`check` compares; ``choice`` is a word or phrase, compared without case."""
@@ -402,4 +402,55 @@ def check_delivered_each(answer: Any, result: Any, *, name: str = "your answer")
     else:
         why = f"count the rows of the run's learned table per learner ({each})"
     raise WrongAnswer(f"Not quite ({name} = {answer!r}): {why}.")
+
+
+
+def check_bugs_still_unsafe(answer: Any, bugs: Iterable[Any], *, seed: int,
+                            name: str = "your answer", **search: Any) -> Verdict:
+    """Check which bugs still break safety in another setting (notebook 09, exercise 6).
+
+    Each bug of ``bugs`` is searched again with
+    :func:`~paxos_edu.explore.find_violation` (``seed`` and ``search``, e.g.
+    ``proposers=1``); the answer is right when it names exactly the bugs for which that
+    search finds a counterexample. The verdict says what each search found.
+
+    Args:
+        answer: a set (or list, or one name) of bug names or :class:`~paxos_edu.bugs.Bug`
+            members, ``set()`` for none; blank passes.
+        bugs: the bugs to search.
+        seed: the search's seed.
+        name: the answer's variable name, for the messages.
+        **search: the setting, as :func:`~paxos_edu.explore.find_violation` takes it.
+
+    Raises:
+        WrongAnswer: not those bugs; the message says what the search found for each.
+    """
+    from .bugs import Bug
+    from .explore import find_violation  # the search imports Hypothesis: only here
+
+    chosen = [Bug(b) for b in bugs]
+    if is_blank(answer):
+        return _blank(name)
+    words = _as_set([getattr(a, "value", a) for a in answer]
+                    if isinstance(answer, (set, frozenset, list, tuple)) else
+                    getattr(answer, "value", answer), numbers=False)
+    names = {b.value for b in chosen}
+    if words is None or not all(isinstance(w, str) and w in names for w in words):
+        raise WrongAnswer(f"Not quite ({name} = {answer!r}): give a set of names among "
+                          f"{sorted(names)} (set() for none).")
+    found = {b.value: find_violation(b, seed=seed, **search) for b in chosen}
+    unsafe = {b for b, cx in found.items() if cx is not None}
+    setting = ", ".join(f"{k}={v!r}" for k, v in search.items()) or "the defaults"
+
+    def said(b: str) -> str:
+        cx = found[b]
+        return (f"{b} breaks {cx.property} in a schedule of {len(cx.steps)} steps" if cx
+                else f"nothing found for {b}")
+
+    if words == unsafe:
+        return Verdict(True, f"Correct! With {setting}: "
+                             + "; ".join(said(b.value) for b in chosen) + ".")
+    wrong = sorted((words - unsafe) | (unsafe - words))
+    raise WrongAnswer(f"Not quite ({name} = {answer!r}). The search with {setting}, seed "
+                      f"{seed}: " + "; ".join(said(b) for b in wrong) + ".")
 

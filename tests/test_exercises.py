@@ -11,6 +11,7 @@ from paxos_edu.exercises import (
     WrongAnswer,
     check,
     check_all,
+    check_bugs_still_unsafe,
     check_delivered_each,
     check_duels_with_timeout,
     check_first_prepare,
@@ -377,3 +378,39 @@ def test_learners_with_different_counts_need_one_count_each():
         check_delivered_each(37, result)
     assert check_delivered_each({"1": 37, "2": 35}, result).ok is True
     assert check_delivered_each(None, result).ok is None
+
+
+# ------------------------------------------------- notebook 09: searches run again
+
+
+@pytest.mark.parametrize("answer", [set(), [], ()])
+def test_no_bug_breaks_safety_with_one_proposer_and_none_is_an_answer(answer):
+    from paxos_edu.bugs import Bug
+
+    verdict = check_bugs_still_unsafe(answer, [Bug.FORGET_PROMISE, Bug.SHARED_ROUNDS], seed=1,
+                                      proposers=1)
+    assert verdict.ok is True
+    assert "With proposers=1: nothing found for forget-promise" in repr(verdict)
+
+
+def test_a_bug_the_search_still_finds_must_be_named():
+    from paxos_edu.bugs import Bug
+
+    # with the default two proposers forget-promise is found: the check reads the search
+    assert check_bugs_still_unsafe({"forget-promise"}, [Bug.FORGET_PROMISE], seed=1).ok is True
+    assert check_bugs_still_unsafe([Bug.FORGET_PROMISE], [Bug.FORGET_PROMISE], seed=1).ok is True
+    with pytest.raises(WrongAnswer, match=r"forget-promise breaks total order / agreement in a "
+                                          r"schedule of \d+ steps") as caught:
+        check_bugs_still_unsafe(set(), [Bug.FORGET_PROMISE], seed=1, name="unsafe_alone")
+    assert "unsafe_alone = set()" in str(caught.value)
+
+
+def test_naming_a_bug_the_search_does_not_find_is_told_so():
+    from paxos_edu.bugs import Bug
+
+    with pytest.raises(WrongAnswer, match="with proposers=1, seed 1: nothing found for "
+                                          "shared-rounds"):
+        check_bugs_still_unsafe({"shared-rounds"}, [Bug.SHARED_ROUNDS], seed=1, proposers=1)
+    with pytest.raises(WrongAnswer, match="give a set of names among"):
+        check_bugs_still_unsafe({"off-by-one"}, [Bug.SHARED_ROUNDS], seed=1, proposers=1)
+    assert check_bugs_still_unsafe(None, [Bug.SHARED_ROUNDS], seed=1).ok is None

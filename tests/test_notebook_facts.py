@@ -294,10 +294,12 @@ def test_09_exercise6_one_proposer_and_the_first_five_bugs_find_nothing():
     from paxos_edu.explore import find_violation
 
     assert "With one proposer the search finds nothing, for each of the five." in _markdown(
-        "09", "nb09-29")
+        "09", "nb09-ex6-4")
     first_five = [Bug.FORGET_PROMISE, Bug.IGNORE_1B_VALUE, Bug.LEARN_FROM_ONE_2B,
                   Bug.SHARED_ROUNDS, Bug.NO_DEDUPLICATION]
     assert [find_violation(bug, seed=1, proposers=1) for bug in first_five] == [None] * 5
+    ns = _run("09", "nb09-ex6-3", unsafe_alone=set())  # the notebook's check: set() passes
+    assert ns["first_five"] == first_five
 
 
 def test_09_counts_the_deliberate_bugs_there_are():
