@@ -32,7 +32,8 @@ from .processes import process_name
 from .rounds import format_round
 
 __all__ = ["KINDS", "Verdict", "WrongAnswer", "check", "check_all", "check_bugs_still_unsafe",
-           "check_delivered_each", "check_duels_with_timeout", "check_first_prepare", "is_blank"]
+           "check_delivered_each", "check_duels_with_timeout", "check_first_prepare",
+           "check_safety_or_liveness", "is_blank"]
 
 KINDS = ("bool", "number", "set", "round", "choice")
 """How :func:`check` compares; ``choice`` is a word or phrase, compared without case."""
@@ -454,3 +455,44 @@ def check_bugs_still_unsafe(answer: Any, bugs: Iterable[Any], *, seed: int,
     raise WrongAnswer(f"Not quite ({name} = {answer!r}). The search with {setting}, seed "
                       f"{seed}: " + "; ".join(said(b) for b in wrong) + ".")
 
+
+
+def check_safety_or_liveness(answer: Any, result: Any, *, name: str = "your answer") -> Verdict:
+    """Check whether a run broke safety, liveness, both or neither (notebook 07, exercise 3).
+
+    Read from the run's own check report: safety is total order / agreement, integrity and
+    validity (nothing bad is ever delivered); liveness is completeness (everything is
+    delivered eventually). The verdict quotes the report's lines.
+
+    Args:
+        answer: ``"safety"``, ``"liveness"``, ``"both"`` or ``"neither"``; blank passes.
+        result: an :class:`~paxos_edu.experiments.ExperimentResult` (its ``report``) or a
+            :class:`~paxos_edu.checks.CheckReport`.
+        name: the answer's variable name, for the messages.
+
+    Raises:
+        WrongAnswer: not what the report says; the message quotes it.
+    """
+    from .checks import COMPLETENESS
+
+    report = getattr(result, "report", result)
+    if is_blank(answer):
+        return _blank(name)
+    broken = {row.property for row in report.rows if row.ok is False}
+    safety = bool(broken - {COMPLETENESS})
+    liveness = COMPLETENESS in broken
+    expected = {(True, True): "both", (True, False): "safety", (False, True): "liveness",
+                (False, False): "neither"}[(safety, liveness)]
+    said = answer.strip().lower() if isinstance(answer, str) else None
+    if said not in ("safety", "liveness", "both", "neither"):
+        raise WrongAnswer(f"Not quite ({name} = {answer!r}): answer \"safety\", \"liveness\", "
+                          "\"both\" or \"neither\".")
+    lines = "; ".join(f"{row.property} {'holds' if row.ok else 'fails'}: {row.detail}"
+                      for row in report.rows if row.ok is not None)
+    if said == expected:
+        return Verdict(True, f"Correct! {lines}.")
+    kind = {"safety": "a safety property (total order, integrity or validity) fails",
+            "liveness": "only completeness fails: a liveness property",
+            "both": "a safety property and completeness fail",
+            "neither": "every property holds"}[expected]
+    raise WrongAnswer(f"Not quite ({name} = {answer!r}): in this run {kind}. {lines}.")

@@ -15,6 +15,7 @@ from paxos_edu.exercises import (
     check_delivered_each,
     check_duels_with_timeout,
     check_first_prepare,
+    check_safety_or_liveness,
     is_blank,
 )
 from paxos_edu.exercises_grading import check_caught_by_counts, check_violated_property
@@ -414,3 +415,47 @@ def test_naming_a_bug_the_search_does_not_find_is_told_so():
     with pytest.raises(WrongAnswer, match="give a set of names among"):
         check_bugs_still_unsafe({"off-by-one"}, [Bug.SHARED_ROUNDS], seed=1, proposers=1)
     assert check_bugs_still_unsafe(None, [Bug.SHARED_ROUNDS], seed=1).ok is None
+
+
+# ------------------------------------------------- notebook 07: safety or liveness, from a report
+
+
+@pytest.fixture(scope="module")
+def orphan():
+    """Notebook 07, exercise 3: both proposers crash, then a learner starts: it gets nothing."""
+    from paxos_edu.experiments import run_catchup
+
+    crashes = ((0.2, "crash", "proposer", 1), (0.2, "crash", "proposer", 2))
+    return run_catchup({"seed": 1, "values": 20, "actions": crashes}, late_at=0.3)
+
+
+@pytest.mark.parametrize("answer", ["liveness", " Liveness "])
+def test_a_learner_left_without_proposers_is_a_liveness_failure(orphan, answer):
+    verdict = check_safety_or_liveness(answer, orphan)
+    assert verdict.ok is True and "completeness fails: learner 3 never delivered" in repr(verdict)
+
+
+@pytest.mark.parametrize("answer, says", [
+    ("safety", "in this run only completeness fails: a liveness property"),
+    ("both", "in this run only completeness fails"),
+    ("neither", "in this run only completeness fails"),
+    ("lost", 'answer "safety", "liveness", "both" or "neither"'),
+])  # fmt: skip
+def test_a_wrong_safety_or_liveness_answer_quotes_the_report(orphan, answer, says):
+    with pytest.raises(WrongAnswer, match=re.escape(says)) as caught:
+        check_safety_or_liveness(answer, orphan, name="orphan_violates")
+    assert "orphan_violates = " in str(caught.value)
+
+
+def test_safety_or_liveness_follows_the_report_it_is_given():
+    from paxos_edu.checks import check_values
+
+    both = check_values({1: ["a", "b"], 2: ["b"]}, {1: ["a", "b", "c"]})  # order and missing c
+    assert check_safety_or_liveness("both", both).ok is True
+    fine = check_values({1: ["a"], 2: ["a"]}, {1: ["a"]})
+    assert check_safety_or_liveness("neither", fine).ok is True
+    with pytest.raises(WrongAnswer, match="every property holds"):
+        check_safety_or_liveness("liveness", fine)
+    unsafe = check_values({1: ["a", "a"]}, {1: ["a"]})  # integrity only
+    assert check_safety_or_liveness("safety", unsafe).ok is True
+    assert check_safety_or_liveness(None, unsafe).ok is None

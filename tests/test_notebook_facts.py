@@ -248,6 +248,19 @@ def test_07_exercise1_sixteen_requests_reach_proposer_1():
     assert len(trace[trace["kind"] == "CATCHUP"]) > 16  # one row per copy: not the count
 
 
+def test_07_exercise3_a_learner_without_proposers_delivers_nothing_a_liveness_loss():
+    answer = _markdown("07", "nb07-ex3-5")
+    assert "Nothing: no proposer is left" in answer
+    assert "That is a loss of liveness, not of safety" in answer
+    ns = _run("07", "nb07-ex3-2", "nb07-ex3-3", "nb07-ex3-4", orphan_delivered=0,
+              orphan_violates="liveness")  # the notebook's check passes with the answer
+    learned = ns["orphan"].run.learned
+    assert 3 not in set(learned["learner"]) and len(learned)  # the others did learn
+    with pytest.raises(WrongAnswer, match="orphan_violates = 'safety'"):
+        _run("07", "nb07-ex3-2", "nb07-ex3-3", "nb07-ex3-4", orphan_delivered=0,
+             orphan_violates="safety")
+
+
 def test_07_catchup_work_grows_with_the_history():
     assert "still grows with the history" in _markdown("07", "nb07-trunc-3")
     history = _run("07", "nb07-trunc-2")["history"]["catch-up (ms)"]
