@@ -33,7 +33,7 @@ from .rounds import format_round
 
 __all__ = ["KINDS", "Verdict", "WrongAnswer", "check", "check_all", "check_bugs_still_unsafe",
            "check_delivered_each", "check_duels_with_timeout", "check_first_prepare",
-           "check_safety_or_liveness", "is_blank"]
+           "check_retry_ratio", "check_safety_or_liveness", "is_blank"]
 
 KINDS = ("bool", "number", "set", "round", "choice")
 """How :func:`check` compares; ``choice`` is a word or phrase, compared without case."""
@@ -496,3 +496,62 @@ def check_safety_or_liveness(answer: Any, result: Any, *, name: str = "your answ
             "both": "a safety property and completeness fail",
             "neither": "every property holds"}[expected]
     raise WrongAnswer(f"Not quite ({name} = {answer!r}): in this run {kind}. {lines}.")
+
+
+def check_retry_ratio(answer: Any, results: Any, *, loss: float, short: float, long: float,
+                      name: str = "your answer") -> Verdict:
+    """Check how many times as many retries a short timeout cost (notebook 04, exercise 5).
+
+    Read from the student's own explorer runs (``explorer.results``: one row per run with
+    ``loss``, ``timeout``, ``retries`` and ``completion_time_s``): the last run at ``loss``
+    with timeout ``short`` and the last with timeout ``long``. The answer is their ratio of
+    retries, within 10 %; the verdict adds how much sooner the short timeout finished.
+
+    Args:
+        answer: a number (``1.5`` or ``"1.5x"``); blank passes.
+        results: the explorer's results table (or the explorer itself).
+        loss, short, long: the two runs to compare.
+        name: the answer's variable name, for the messages.
+
+    Raises:
+        WrongAnswer: not that ratio, or those runs are not in the table yet.
+    """
+    table = getattr(results, "results", results)
+    if is_blank(answer):
+        return _blank(name)
+
+    def last(timeout: float) -> Optional[Any]:
+        if table is None or not len(table) or "retries" not in table:
+            return None
+        rows = table[((table["loss"] - loss).abs() < 1e-9)
+                     & ((table["timeout"] - timeout).abs() < 1e-9)]
+        return rows.iloc[-1] if len(rows) else None
+
+    fast, slow = last(short), last(long)
+    missing = [t for t, row in ((short, fast), (long, slow)) if row is None]
+    if missing:
+        raise WrongAnswer(f"Not quite yet ({name} = {answer!r}): run the explorer at loss "
+                          f"{loss:g} with timeout " + " and ".join(f"{t:g} s" for t in missing)
+                          + " first; its table has no such run.")
+    assert fast is not None and slow is not None
+    given = _as_number(answer.strip().rstrip("x×") if isinstance(answer, str) else answer)
+    if given is None:
+        raise WrongAnswer(f"Not quite ({name} = {answer!r}): give a number, how many times "
+                          "as many retries.")
+    many, few = int(fast["retries"]), int(slow["retries"])
+    runs = f"{many} retries at {short:g} s, {few} at {long:g} s (loss {loss:g})"
+    times = [float(r.get("completion_time_s", math.nan)) for r in (fast, slow)]
+    if all(math.isfinite(t) and t > 0 for t in times):
+        runs += f"; done in {times[0]:.2f} s against {times[1]:.2f} s"
+    if few == 0:
+        return Verdict(True, f"No retry at {long:g} s, so no ratio: {runs}.")
+    ratio = many / few
+    if abs(given - ratio) <= 0.1 * ratio:
+        return Verdict(True, f"Correct! {ratio:.1f} times as many: {runs}.")
+    if abs(given - (many - few)) <= 0.1 * max(1, abs(many - few)):
+        why = f"that is the difference; the ratio is {ratio:.1f}"
+    elif abs(given - 1 / ratio) <= 0.1 / ratio:
+        why = f"that is the ratio the other way round ({long:g} s over {short:g} s)"
+    else:
+        why = f"divide the retries at {short:g} s by those at {long:g} s"
+    raise WrongAnswer(f"Not quite ({name} = {answer!r}): {why}. Your runs: {runs}.")

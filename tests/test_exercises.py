@@ -15,6 +15,7 @@ from paxos_edu.exercises import (
     check_delivered_each,
     check_duels_with_timeout,
     check_first_prepare,
+    check_retry_ratio,
     check_safety_or_liveness,
     is_blank,
 )
@@ -459,3 +460,44 @@ def test_safety_or_liveness_follows_the_report_it_is_given():
     unsafe = check_values({1: ["a", "a"]}, {1: ["a"]})  # integrity only
     assert check_safety_or_liveness("safety", unsafe).ok is True
     assert check_safety_or_liveness(None, unsafe).ok is None
+
+
+# ------------------------------------------------- notebook 04: a ratio of the student's own runs
+
+
+def _explorer_runs(*rows):
+    import pandas as pd
+
+    return pd.DataFrame([{"loss": loss, "timeout": t, "retries": n, "completion_time_s": s}
+                         for loss, t, n, s in rows])
+
+
+@pytest.mark.parametrize("answer", [1.5, "1.5", "1.45x", 1.6])
+def test_the_retry_ratio_is_read_off_the_explorers_runs(answer):
+    runs = _explorer_runs((0.2, 0.2, 9, 1.0), (0.4, 0.02, 30, 0.13), (0.4, 0.2, 20, 1.5))
+    verdict = check_retry_ratio(answer, runs, loss=0.4, short=0.02, long=0.2)
+    assert verdict.ok is True
+    assert "30 retries at 0.02 s, 20 at 0.2 s (loss 0.4); done in 0.13 s against 1.50 s" in repr(
+        verdict)
+
+
+@pytest.mark.parametrize("answer, says", [
+    (10, "that is the difference; the ratio is 1.5"),
+    (2 / 3, "that is the ratio the other way round"),
+    (4, "divide the retries at 0.02 s by those at 0.2 s"),
+    ("lots", "give a number"),
+])  # fmt: skip
+def test_a_wrong_retry_ratio_says_what_it_looks_like(answer, says):
+    runs = _explorer_runs((0.4, 0.02, 30, 0.13), (0.4, 0.2, 20, 1.5))
+    with pytest.raises(WrongAnswer, match=re.escape(says)) as caught:
+        check_retry_ratio(answer, runs, loss=0.4, short=0.02, long=0.2, name="retry_ratio")
+    assert "retry_ratio = " in str(caught.value)
+
+
+def test_the_retry_ratio_uses_the_last_run_of_each_setting_and_asks_for_missing_ones():
+    runs = _explorer_runs((0.4, 0.02, 10, 0.1), (0.4, 0.2, 5, 1.0), (0.4, 0.02, 40, 0.1))
+    assert check_retry_ratio(8, runs, loss=0.4, short=0.02, long=0.2).ok is True  # 40 / 5
+    with pytest.raises(WrongAnswer, match="run the explorer at loss 0.4 with timeout 0.2 s"):
+        check_retry_ratio(8, _explorer_runs((0.4, 0.02, 40, 0.1), (0.3, 0.2, 5, 1.0)), loss=0.4,
+                          short=0.02, long=0.2)
+    assert check_retry_ratio(None, _explorer_runs(), loss=0.4, short=0.02, long=0.2).ok is None

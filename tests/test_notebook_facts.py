@@ -92,6 +92,26 @@ def test_04_exercise3_check_accepts_proposer_1s_patience_and_not_the_timeout():
         _run("04", "nb04-e3a", "nb04-e3b", first_prepare_at=0.5)
 
 
+def test_04_exercise5_a_short_timeout_costs_few_more_retries_and_finishes_sooner():
+    answer = _markdown("04", "nb04-ex5-4")
+    assert "Not many more, usually" in answer and "several times sooner" in answer
+    explorer = _run("04", "nb04-14")["explorer"]
+    explorer.backend.value = "sim"  # the same runs without processes
+    explorer.loss.value = 0.4
+    for timeout in (0.02, 0.2):
+        explorer.timeout.value = timeout
+        explorer.run()
+    fast, slow = explorer.results.to_dict("records")
+    assert slow["retries"] <= fast["retries"] < 3 * slow["retries"], (fast, slow)
+    assert fast["completion_time_s"] * 3 < slow["completion_time_s"], (fast, slow)
+    ratio = round(fast["retries"] / slow["retries"], 2)
+    _run("04", "nb04-ex5-3", explorer=explorer, retry_ratio=ratio)  # the check cell passes
+    from paxos_edu.exercises import check_retry_ratio
+
+    with pytest.raises(WrongAnswer, match=f"Your runs: {fast['retries']} retries at 0.02 s"):
+        check_retry_ratio(10 * ratio + 50, explorer.results, loss=0.4, short=0.02, long=0.2)
+
+
 def test_04_checksum_and_secret_table_says_what_the_prose_says():
     prose = _markdown("04", "nb04-w1")
     assert "a **replayed** datagram — the very same bytes again — passes both" in prose
