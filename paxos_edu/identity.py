@@ -191,7 +191,7 @@ class VoteFilter:
 
     Args:
         hold: seconds a conflicted acceptor id stays refused after the last sign that two
-            incarnations are alive (the runtime uses two timeouts).
+            incarnations are alive (the runtime uses four timeouts).
 
     :meth:`admit` is called with the header of every 1B, Nack or 2B; the body's acceptor
     id is passed too and must match the header's.

@@ -66,8 +66,9 @@ nothing else would tell it of the history decided in its earlier life
 detector for a common mistake, not a guarantee (a reboot clears it); the guarantee is
 ``storage``.
 
-Later (bounded memory): the entries carry instance numbers, so a reader can serve votes
-of old instances from disk with :func:`read_entries` instead of keeping them in RAM.
+Old votes do not stay in RAM either way: the acceptor keeps the recent ones and reads
+older ones back from its archive (:mod:`paxos_edu.archive`); this log is what survives a
+crash, and compaction keeps the latest vote of every instance, so it grows with the history.
 """
 
 from __future__ import annotations
