@@ -118,7 +118,8 @@ def _as_round(x: Any) -> Optional[str]:
     return None
 
 
-def _as_set(x: Any, numbers: bool) -> Optional[frozenset]:
+def answer_set(x: Any, numbers: bool) -> Optional[frozenset]:
+    """An answer as a set: one element alone is a set of one; numbers compare as numbers."""
     if isinstance(x, (str, bytes)) or not isinstance(x, Iterable):
         x = [x]  # one element alone stands for a set of one
     out = []
@@ -150,8 +151,8 @@ def _same(answer: Any, expected: Any, kind: str, tolerance: float) -> bool:
     if kind == "set":
         expected_items = list(expected)
         numbers = all(_as_number(e) is not None for e in expected_items) and bool(expected_items)
-        e = _as_set(expected_items, numbers)
-        a = _as_set(answer, numbers)
+        e = answer_set(expected_items, numbers)
+        a = answer_set(answer, numbers)
         return a is not None and a == e
     if kind == "choice":
         options = {expected} if isinstance(expected, str) else set(expected)
@@ -182,13 +183,14 @@ def check(answer: Any, expected: Any, *, kind: Optional[str] = None, hint: str =
     """
     kind = kind or _kind_of(expected)
     if is_blank(answer):
-        return _blank(name)
+        return blank_verdict(name)
     if any(_same(answer, e, kind, tolerance) for e in (expected, *also)):
         return Verdict(True, "Correct!")
     raise WrongAnswer(f"Not quite ({name} = {answer!r}). {hint}".strip())
 
 
-def _blank(name: str) -> Verdict:
+def blank_verdict(name: str) -> Verdict:
+    """What a check says of an answer still blank: it passes, so 'Run all' runs on."""
     return Verdict(None, f"{name} is still blank: fill it in above, then run this cell "
                          "again (a blank answer passes, so 'Run all' runs on).")
 
@@ -240,7 +242,7 @@ def check_first_prepare(answer: Any, result: Any, *, proposer: int = 1,
     timeout = (getattr(result, "params", None) or {}).get("timeout")
     completion = getattr(result, "completion_time", None)
     if is_blank(answer):
-        return _blank(name)
+        return blank_verdict(name)
     given = _as_number(answer)
     if given is None:
         raise WrongAnswer(f"Not quite ({name} = {answer!r}): give a time in seconds, "
@@ -329,7 +331,7 @@ def check_duels_with_timeout(answer: Any, runs: Mapping[str, Any], *, timeout: f
     if not runs:
         raise UsageError("check_duels_with_timeout: give at least one duel run")
     if is_blank(answer):
-        return _blank(name)
+        return blank_verdict(name)
     figures, ways = [], set()
     for label, result in runs.items():
         before = duel_summary(result)
@@ -377,7 +379,7 @@ def check_delivered_each(answer: Any, result: Any, *, name: str = "your answer")
     for lid in getattr(run, "learners", ()) or ():
         counts.setdefault(int(lid), 0)
     if is_blank(answer):
-        return _blank(name)
+        return blank_verdict(name)
     each = ", ".join(f"learner {k}: {v}" for k, v in sorted(counts.items()))
     if isinstance(answer, Mapping) or hasattr(answer, "to_dict"):
         given = answer.to_dict() if hasattr(answer, "to_dict") else dict(answer)
@@ -431,8 +433,8 @@ def check_bugs_still_unsafe(answer: Any, bugs: Iterable[Any], *, seed: int,
 
     chosen = [Bug(b) for b in bugs]
     if is_blank(answer):
-        return _blank(name)
-    words = _as_set([getattr(a, "value", a) for a in answer]
+        return blank_verdict(name)
+    words = answer_set([getattr(a, "value", a) for a in answer]
                     if isinstance(answer, (set, frozenset, list, tuple)) else
                     getattr(answer, "value", answer), numbers=False)
     names = {b.value for b in chosen}
@@ -477,7 +479,7 @@ def check_safety_or_liveness(answer: Any, result: Any, *, name: str = "your answ
 
     report = getattr(result, "report", result)
     if is_blank(answer):
-        return _blank(name)
+        return blank_verdict(name)
     broken = {row.property for row in report.rows if row.ok is False}
     safety = bool(broken - {COMPLETENESS})
     liveness = COMPLETENESS in broken
@@ -518,7 +520,7 @@ def check_retry_ratio(answer: Any, results: Any, *, loss: float, short: float, l
     """
     table = getattr(results, "results", results)
     if is_blank(answer):
-        return _blank(name)
+        return blank_verdict(name)
 
     def last(timeout: float) -> Optional[Any]:
         if table is None or not len(table) or "retries" not in table:

@@ -15,7 +15,7 @@ from typing import Any, Mapping, Optional, Union
 
 from .checks import COMPLETENESS, INTEGRITY, ORDER, VALIDITY, check_values
 from .errors import UsageError
-from .exercises import Verdict, WrongAnswer, _as_set, _blank, is_blank
+from .exercises import Verdict, WrongAnswer, answer_set, blank_verdict, is_blank
 from .grade_scenarios import BY_NAME
 
 __all__ = ["check_caught_by_counts", "check_violated_property"]
@@ -50,7 +50,7 @@ def _kept_scenarios(workdir: Union[str, Path]) -> list[tuple[str, dict[int, list
 
 
 def _as_properties(answer: Any) -> Optional[frozenset]:
-    words = _as_set(answer, numbers=False)
+    words = answer_set(answer, numbers=False)
     if words is None or not all(isinstance(w, str) and w in _PROPERTY_WORDS for w in words):
         return None
     return frozenset(_PROPERTY_WORDS[w] for w in words)
@@ -78,7 +78,7 @@ def check_violated_property(answer: Any, workdir: Union[str, Path], *,
     """
     runs = _kept_scenarios(workdir)
     if is_blank(answer):
-        return _blank(name)
+        return blank_verdict(name)
     given = _as_properties(answer)
     if given is None:
         raise WrongAnswer(f"Not quite ({name} = {answer!r}): give one of "
@@ -141,8 +141,8 @@ def check_caught_by_counts(answer: Any, workdirs: Mapping[str, Union[str, Path]]
     """
     caught = {impl: _distinct_count_catches(d) for impl, d in workdirs.items()}
     if is_blank(answer):
-        return _blank(name)
-    given = _as_set(answer, numbers=False)
+        return blank_verdict(name)
+    given = answer_set(answer, numbers=False)
     expected = {impl for impl, found in caught.items() if found}
     known = {impl.lower(): impl for impl in workdirs}
     if given is None or not all(isinstance(g, str) and g in known for g in given):
